@@ -1,0 +1,51 @@
+"""Errors that carry their own exit code, so the CLI can map any failure to one line and a code.
+
+User-caused problems (bad data, bad usage, bad rule files) exit 2; anything else is a bug and
+exits 1. Each class also mixes in the builtin it resembles, so library users can catch
+``ValueError`` or ``FileNotFoundError`` without knowing this module.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AdvisorError",
+    "AdvisorWarning",
+    "DataError",
+    "InputFileError",
+    "RuleError",
+    "UsageError",
+]
+
+
+class AdvisorError(Exception):
+    """Base of every error lossadvisor raises on purpose."""
+
+    exit_code: int = 1
+
+
+class UsageError(AdvisorError, ValueError):
+    """A flag or argument that cannot be honoured (unknown loss id, bad objective, ...)."""
+
+    exit_code = 2
+
+
+class DataError(AdvisorError, ValueError):
+    """The data cannot support a recommendation (empty, constant target, ID-like target...)."""
+
+    exit_code = 2
+
+
+class InputFileError(DataError, OSError):
+    """The input file is missing, unreadable, or not a table."""
+
+    exit_code = 2
+
+
+class RuleError(AdvisorError, ValueError):
+    """A rule file is invalid; the message lists every problem as ``file:rule-id:field: msg``."""
+
+    exit_code = 2
+
+
+class AdvisorWarning(UserWarning):
+    """A doubtful heuristic or a repaired input: worth telling, not worth failing."""

@@ -1,0 +1,518 @@
+"""The typed, immutable records handed between stages, and the closed vocabularies they use.
+
+profile -> ``DataProfile``; shortlist -> ``Shortlist`` of ``Candidate`` with ``Reason``;
+confirm -> ``SearchResult``; recommend -> ``Recommendation`` inside an ``Advice``.
+Records hold summaries and evidence, never arrays or tensors, and each has ``to_dict()``
+returning JSON-safe values: the JSON output of the CLI is built from them.
+
+This module imports no other advisor module, so every stage can depend on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "Advice",
+    "Candidate",
+    "CandidateResult",
+    "Comparison",
+    "DataProfile",
+    "Factor",
+    "FeatureColumn",
+    "FeatureKind",
+    "FeatureSummary",
+    "ImbalanceLevel",
+    "ImbalanceStats",
+    "InputInfo",
+    "LabelEncoding",
+    "LossId",
+    "MetricId",
+    "Objective",
+    "ObjectiveKind",
+    "OutlierStats",
+    "Reason",
+    "Recommendation",
+    "RuleFiring",
+    "SearchResult",
+    "Shortlist",
+    "TargetStats",
+    "Task",
+    "TaskHypothesis",
+    "TrialOutcome",
+]
+
+
+# --------------------------------------------------------------------------- vocabularies
+
+
+class Task(enum.StrEnum):
+    REGRESSION = "regression"
+    REGRESSION_COUNT = "regression_count"
+    REGRESSION_POSITIVE = "regression_positive"
+    BINARY = "binary"
+    MULTICLASS = "multiclass"
+    MULTILABEL = "multilabel"
+    ORDINAL = "ordinal"
+
+    @property
+    def is_regression(self) -> bool:
+        return self in (Task.REGRESSION, Task.REGRESSION_COUNT, Task.REGRESSION_POSITIVE)
+
+    @property
+    def is_classification(self) -> bool:
+        return self in (Task.BINARY, Task.MULTICLASS, Task.MULTILABEL, Task.ORDINAL)
+
+
+class LabelEncoding(enum.StrEnum):
+    CONTINUOUS = "continuous"
+    INTEGER_INDEX = "integer_index"
+    FLOAT_CODED_INTEGER = "float_coded_integer"
+    STRING = "string"
+    BOOLEAN = "boolean"
+    PLUS_MINUS_ONE = "plus_minus_one"
+    ONE_HOT_COLUMNS = "one_hot_columns"
+    MULTILABEL_INDICATOR_COLUMNS = "multilabel_indicator_columns"
+    PROBABILITY = "probability"
+
+
+class LossId(enum.StrEnum):
+    # regression
+    MSE = "mse"
+    MAE = "mae"
+    HUBER = "huber"
+    LOG_COSH = "log_cosh"
+    QUANTILE = "quantile"
+    POISSON = "poisson"
+    GAMMA = "gamma"
+    TWEEDIE = "tweedie"
+    MSLE = "msle"
+    GAUSSIAN_NLL = "gaussian_nll"
+    # binary
+    BCE = "bce"
+    BCE_WEIGHTED = "bce_weighted"
+    FOCAL = "focal"
+    HINGE = "hinge"
+    SQUARED_HINGE = "squared_hinge"
+    # multiclass
+    CE = "ce"
+    CE_WEIGHTED = "ce_weighted"
+    CE_CLASS_BALANCED = "ce_class_balanced"
+    CE_LABEL_SMOOTHING = "ce_label_smoothing"
+    LOGIT_ADJUSTED = "logit_adjusted"
+    MULTI_MARGIN = "multi_margin"
+    # soft targets
+    SOFT_CE = "soft_ce"
+    # multilabel
+    MULTILABEL_BCE = "multilabel_bce"
+    MULTILABEL_BCE_WEIGHTED = "multilabel_bce_weighted"
+    MULTILABEL_FOCAL = "multilabel_focal"
+    # ordinal
+    ORDINAL_CORAL = "ordinal_coral"
+
+
+class MetricId(enum.StrEnum):
+    MAE = "mae"
+    RMSE = "rmse"
+    MEDIAN_AE = "median_ae"
+    R2 = "r2"
+    POISSON_DEVIANCE = "poisson_deviance"
+    GAMMA_DEVIANCE = "gamma_deviance"
+    PINBALL = "pinball"
+    ACCURACY = "accuracy"
+    BALANCED_ACCURACY = "balanced_accuracy"
+    F1_MACRO = "f1_macro"
+    F1_MICRO = "f1_micro"
+    ROC_AUC = "roc_auc"
+    PR_AUC = "pr_auc"
+    LOG_LOSS = "log_loss"
+    BRIER = "brier"
+    MAE_INDEX = "mae_index"
+    QWK = "qwk"
+
+
+class Factor(enum.StrEnum):
+    """The selection factors of the SPEC; every rule names the one it encodes."""
+
+    PROBLEM_TYPE = "problem_type"
+    OUTPUT_DISTRIBUTION = "output_distribution"
+    OUTLIERS = "outliers"
+    ACTIVATION_PAIRING = "activation_pairing"
+    LABEL_ENCODING = "label_encoding"
+    MODEL_OBJECTIVE = "model_objective"
+    IMBALANCE = "imbalance"
+    INTERPRETABILITY = "interpretability"
+    CONVERGENCE = "convergence"
+    MARGIN = "margin"
+    AUTOML = "automl"
+    OVERFITTING = "overfitting"
+
+
+class ObjectiveKind(enum.StrEnum):
+    AUTO = "auto"
+    PENALIZE_LARGE_ERRORS = "penalize-large-errors"
+    ROBUST = "robust"
+    MEDIAN = "median"
+    QUANTILE = "quantile"
+    CALIBRATED_PROBABILITIES = "calibrated-probabilities"
+    MARGIN = "margin"
+    MINORITY_RECALL = "minority-recall"
+
+
+class ImbalanceLevel(enum.StrEnum):
+    """Majority/minority count ratio bands: balanced < 1.5 <= mild < 3 <= strong < 10 <= extreme."""
+
+    BALANCED = "balanced"
+    MILD = "mild"
+    STRONG = "strong"
+    EXTREME = "extreme"
+
+
+class FeatureKind(enum.StrEnum):
+    NUMERIC = "numeric"
+    BOOLEAN = "boolean"
+    CATEGORICAL = "categorical"
+    DATETIME = "datetime"
+    TEXT = "text"
+    ID_LIKE = "id_like"
+    CONSTANT = "constant"
+
+
+# --------------------------------------------------------------------------- JSON helper
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert records, enums, mappings and non-finite floats into plain JSON values."""
+    if isinstance(value, _Record):
+        return value.to_dict()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float) or hasattr(value, "__float__"):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return str(value)
+
+
+def _frozen_mapping(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+class _Record:
+    """Mixin: ``to_dict`` for frozen dataclasses; mapping fields are frozen at construction."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            if isinstance(value, dict):
+                object.__setattr__(self, field.name, _frozen_mapping(value))
+            elif isinstance(value, list):
+                object.__setattr__(self, field.name, tuple(value))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            field.name: _jsonable(getattr(self, field.name))
+            for field in dataclasses.fields(self)  # type: ignore[arg-type]
+        }
+
+
+_record = dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+
+
+# --------------------------------------------------------------------------- objective
+
+
+@_record
+class Objective(_Record):
+    """The user's stated preference; ``quantile`` is set only for ``quantile:Q``."""
+
+    kind: ObjectiveKind = ObjectiveKind.AUTO
+    quantile: float | None = None
+
+    def __str__(self) -> str:
+        if self.kind is ObjectiveKind.QUANTILE:
+            return f"quantile:{self.quantile:g}"
+        return self.kind.value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "quantile": self.quantile, "text": str(self)}
+
+
+# --------------------------------------------------------------------------- profile
+
+
+@_record
+class TargetStats(_Record):
+    """Distribution of a numeric target (for classes: of the class codes, where meaningful)."""
+
+    n: int
+    n_unique: int
+    n_missing: int = 0
+    mean: float | None = None
+    std: float | None = None
+    min: float | None = None
+    max: float | None = None
+    median: float | None = None
+    mad: float | None = None
+    iqr: float | None = None
+    skewness: float | None = None
+    kurtosis: float | None = None
+    tail_index: float | None = None
+    zero_fraction: float | None = None
+    dispersion: float | None = None
+    is_integer: bool = False
+    is_positive: bool = False
+    is_non_negative: bool = False
+    in_unit_interval: bool = False
+
+
+@_record
+class OutlierStats(_Record):
+    """Share of target values that are gross outliers, by three independent measures."""
+
+    mad_rate: float = 0.0
+    iqr_rate: float = 0.0
+    residual_rate: float | None = None
+    rate: float = 0.0
+    method: str = "median/MAD modified z-score > 3.5; IQR fences 3.0; robust-fit residuals"
+
+
+@_record
+class ImbalanceStats(_Record):
+    ratio: float
+    minority_share: float
+    level: ImbalanceLevel
+    class_counts: Mapping[str, int]
+    effective_numbers: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    positive_rates: Mapping[str, float] | None = None
+
+
+@_record
+class FeatureColumn(_Record):
+    name: str
+    kind: FeatureKind
+    missing_rate: float
+    n_unique: int
+
+
+@_record
+class FeatureSummary(_Record):
+    n_features: int
+    counts: Mapping[str, int]
+    missing_rate: float
+    columns: tuple[FeatureColumn, ...] = ()
+    constant: tuple[str, ...] = ()
+    high_cardinality: tuple[str, ...] = ()
+    id_like: tuple[str, ...] = ()
+
+
+@_record
+class TaskHypothesis(_Record):
+    """One reading of the target: a task and encoding, how sure, and what would flip it."""
+
+    task: Task
+    label_encoding: LabelEncoding
+    confidence: float
+    evidence: str
+    flag: str = ""
+
+
+@_record
+class DataProfile(_Record):
+    """Everything measured about a table that bears on the choice of loss."""
+
+    target: tuple[str, ...]
+    target_detection: str
+    task: Task
+    label_encoding: LabelEncoding
+    confidence: float
+    n_rows: int
+    n_columns: int
+    target_stats: TargetStats
+    outliers: OutlierStats
+    features: FeatureSummary
+    classes: tuple[str, ...] | None = None
+    imbalance: ImbalanceStats | None = None
+    alternatives: tuple[TaskHypothesis, ...] = ()
+    warnings: tuple[str, ...] = ()
+    evidence: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes) if self.classes else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = _Record.to_dict(self)
+        for optional in ("classes", "imbalance"):
+            if data[optional] is None:
+                del data[optional]
+        return data
+
+
+# --------------------------------------------------------------------------- shortlist
+
+
+@_record
+class Reason(_Record):
+    """One fired rule's contribution to a candidate, with the evidence it quoted."""
+
+    rule: str
+    factor: Factor
+    text: str
+    effect: str
+    evidence: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@_record
+class Candidate(_Record):
+    loss: LossId
+    params: Mapping[str, Any]
+    score: float
+    reasons: tuple[Reason, ...] = ()
+
+
+@_record
+class RuleFiring(_Record):
+    """A trace line: every rule evaluated, whether it fired, and why it did or did not."""
+
+    rule: str
+    factor: Factor
+    fired: bool
+    effect: str
+    detail: str
+
+
+@_record
+class Shortlist(_Record):
+    task: Task
+    objective: Objective
+    metric: MetricId
+    metric_reason: str
+    candidates: tuple[Candidate, ...]
+    excluded: tuple[Candidate, ...] = ()
+    trace: tuple[RuleFiring, ...] = ()
+
+    @property
+    def losses(self) -> tuple[LossId, ...]:
+        return tuple(c.loss for c in self.candidates)
+
+
+# --------------------------------------------------------------------------- search
+
+
+@_record
+class TrialOutcome(_Record):
+    """One short training run as Optuna saw it."""
+
+    number: int
+    loss: LossId
+    params: Mapping[str, Any]
+    score: float | None
+    state: str
+    steps: int
+    seed: int
+
+
+@_record
+class CandidateResult(_Record):
+    """A loss's repeated validation scores on shared splits (same splits for every loss)."""
+
+    loss: LossId
+    params: Mapping[str, Any]
+    mean: float
+    std: float
+    n: int
+    scores: tuple[float, ...] = ()
+
+
+@_record
+class Comparison(_Record):
+    """Paired comparison of the best candidate against the runner-up on the same splits."""
+
+    best: LossId
+    other: LossId
+    difference: float
+    difference_std: float
+    p_value: float
+    significant: bool
+    statement: str
+
+
+@_record
+class SearchResult(_Record):
+    metric: MetricId
+    direction: str
+    budget_s: float
+    elapsed_s: float
+    trials: int
+    storage: str
+    study_name: str
+    results: tuple[CandidateResult, ...]
+    comparison: Comparison | None = None
+    outcomes: tuple[TrialOutcome, ...] = ()
+    pruned: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = _Record.to_dict(self)
+        data.pop("outcomes")
+        return data
+
+
+# --------------------------------------------------------------------------- recommendation
+
+
+@_record
+class Recommendation(_Record):
+    loss: LossId
+    params: Mapping[str, Any]
+    metric: MetricId
+    confidence: float
+    confidence_label: str
+    verdict: str
+    rationale: tuple[str, ...]
+    pytorch: str
+
+
+@_record
+class InputInfo(_Record):
+    path: str | None
+    target: tuple[str, ...]
+    rows: int
+    columns: int
+
+
+@_record
+class Advice(_Record):
+    """The whole answer of ``recommend``: what the JSON output of the CLI serialises."""
+
+    input: InputInfo
+    profile: DataProfile
+    shortlist: Shortlist
+    search: SearchResult | None
+    recommendation: Recommendation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": 1,
+            "input": self.input.to_dict(),
+            "profile": self.profile.to_dict(),
+            "shortlist": [c.to_dict() for c in self.shortlist.candidates],
+            "search": self.search.to_dict() if self.search else None,
+            "recommendation": self.recommendation.to_dict(),
+            "objective": self.shortlist.objective.to_dict(),
+            "excluded": [c.to_dict() for c in self.shortlist.excluded],
+        }
