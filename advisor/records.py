@@ -405,6 +405,7 @@ class Shortlist(_Record):
     candidates: tuple[Candidate, ...]
     excluded: tuple[Candidate, ...] = ()
     trace: tuple[RuleFiring, ...] = ()
+    settings: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def losses(self) -> tuple[LossId, ...]:

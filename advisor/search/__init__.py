@@ -1,1 +1,6 @@
-"""search stage."""
+"""Confirmation: Optuna ask-and-tell over short batched runs; the only place that imports optuna."""
+
+from advisor.search._confirm import SearchProgress, confirm, fit_settings_for
+from advisor.search._decide import Decision, decide, paired_p_value
+
+__all__ = ["Decision", "SearchProgress", "confirm", "decide", "fit_settings_for", "paired_p_value"]

@@ -1,0 +1,144 @@
+"""The whole job, stage after stage: profile -> shortlist -> confirm -> Recommendation.
+
+Each stage stays callable alone (``advisor.profile``, ``advisor.shortlist``,
+``advisor.confirm``); this module only chains them and phrases the outcome.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from advisor.losses import build_context, pytorch_snippet, resolve_params
+from advisor.profiling import profile_frame, read_table, split_xy
+from advisor.records import (
+    Advice,
+    Candidate,
+    DataProfile,
+    InputInfo,
+    MetricId,
+    Recommendation,
+    SearchResult,
+    Shortlist,
+    Task,
+)
+from advisor.search import SearchProgress, confirm
+from advisor.search._decide import Decision
+from advisor.selection import load_rules, shortlist
+from advisor.training._model import ModelFactory
+
+__all__ = ["recommend", "recommendation_from"]
+
+_PARAM_DIGITS = 4
+
+
+def _rounded(params: dict) -> dict:
+    return {
+        k: (round(v, _PARAM_DIGITS) if isinstance(v, float) else v)
+        for k, v in params.items()
+        if k != "lr"
+    }
+
+
+def _prior_confidence(candidates: Sequence[Candidate]) -> float:
+    """Rules only: how far the top candidate leads the next, mapped to 0.5..0.8 (a prior)."""
+    if len(candidates) < 2:
+        return 0.8
+    margin = candidates[0].score - candidates[1].score
+    return round(min(0.8, 0.5 + 0.06 * margin), 3)
+
+
+def recommendation_from(
+    frame: pd.DataFrame,
+    profile: DataProfile,
+    listed: Shortlist,
+    search: SearchResult | None,
+    decision: Decision | None,
+) -> Recommendation:
+    """Phrase the final answer: the loss, its parameters, confidence, reasons and code."""
+    by_loss = {c.loss: c for c in listed.candidates}
+    if decision is None or search is None:
+        chosen = listed.candidates[0]
+        params = dict(chosen.params)
+        confidence = _prior_confidence(listed.candidates)
+        label = "prior only"
+        verdict = (
+            f"rules only (no search): {chosen.loss.value} leads the shortlist with score "
+            f"{chosen.score:g}; run without --no-search to measure it"
+        )
+    else:
+        chosen = by_loss[decision.chosen]
+        result = next(r for r in search.results if r.loss is decision.chosen)
+        params = dict(result.params)
+        confidence, label = decision.confidence, decision.label
+        verdict = decision.comparison.statement if decision.comparison else (
+            f"{chosen.loss.value} was the only candidate that could be scored"
+        )
+    _, target = split_xy(frame, profile)
+    context = build_context(target, task=profile.task, n_classes=profile.n_classes or None)
+    lr = params.pop("lr", None)
+    resolved = resolve_params(chosen.loss, params, context=context)
+    rationale = [reason.text for reason in chosen.reasons if reason.effect != "note"]
+    rationale += [reason.text for reason in chosen.reasons if reason.effect == "note"]
+    rationale.append(f"validation metric {listed.metric.value}: {listed.metric_reason}")
+    rationale.append(verdict)
+    if lr is not None:
+        rationale.append(f"best learning rate in the short runs (AdamW): {lr:.2g}")
+    return Recommendation(
+        loss=chosen.loss,
+        params=_rounded(resolved),
+        metric=listed.metric,
+        confidence=confidence,
+        confidence_label=label,
+        verdict=verdict,
+        rationale=tuple(dict.fromkeys(rationale)),
+        pytorch=pytorch_snippet(chosen.loss, resolved, context=context),
+    )
+
+
+def recommend(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    target: str | Sequence[str] | None = None,
+    task: Task | str | None = None,
+    objective: str | None = None,
+    metric: MetricId | str | None = None,
+    rules: Sequence[str | os.PathLike[str]] = (),
+    search: bool = True,
+    budget_s: float = 60.0,
+    trials: int | None = None,
+    seed: int = 0,
+    storage: str | None = None,
+    study_name: str | None = None,
+    resume: bool = False,
+    device: str = "cpu",
+    factory: ModelFactory | None = None,
+    sample: int | None = None,
+    progress: Callable[[SearchProgress], None] | None = None,
+) -> Advice:
+    """Recommend a loss for a table: profile it, shortlist by rules, confirm by short runs.
+
+    Returns:
+        An ``Advice`` whose ``to_dict()`` is the SPEC's JSON document.
+    """
+    path = None if isinstance(source, pd.DataFrame) else os.fspath(source)
+    frame = read_table(source, sample=sample, seed=seed)
+    profile = profile_frame(frame, target=target, task=task, path_hint=path)
+    listed = shortlist(profile, objective=objective, rules=load_rules(rules), metric=metric)
+    result = decision = None
+    if search:
+        result, decision = confirm(
+            frame, profile, listed, budget_s=budget_s, trials=trials, seed=seed,
+            storage=storage, study_name=study_name, resume=resume, device=device,
+            factory=factory, progress=progress,
+        )
+    return Advice(
+        input=InputInfo(path=path, target=profile.target, rows=int(len(frame)),
+                        columns=int(frame.shape[1])),
+        profile=profile,
+        shortlist=listed,
+        search=result,
+        recommendation=recommendation_from(frame, profile, listed, result, decision),
+    )

@@ -1,0 +1,313 @@
+"""The ``lossadvisor`` command: parse, call one stage, print, exit. No logic lives here.
+
+Errors are caught in one place (``main``): an ``AdvisorError`` or a click usage error prints one
+line on stderr and exits with its code (2 for the user's input); anything else is a bug, exits 1
+and shows its traceback only with ``--debug``. torch and optuna load only inside the commands
+that train, so ``--help``, ``rules`` and ``losses`` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from advisor import __version__
+from advisor.errors import AdvisorError, AdvisorWarning
+
+__all__ = ["cli", "main"]
+
+TASKS = ["regression", "regression_count", "regression_positive", "binary", "multiclass",
+         "multilabel", "ordinal"]
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+
+
+def _targets(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise click.BadParameter("give one column name, or several separated by commas")
+    return names
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+_data_argument = click.argument("data", type=click.Path(dir_okay=True, path_type=str))
+_target_option = click.option(
+    "--target", help="target column(s), comma-separated; auto-detected when absent")
+_task_option = click.option(
+    "--task", type=click.Choice(TASKS), help="override the detected task")
+_sample_option = click.option(
+    "--sample", type=click.IntRange(min=10), help="profile and search a random sample of N rows")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lossadvisor")
+@click.option("--debug", is_flag=True, help="show tracebacks of internal errors")
+def cli(debug: bool) -> None:
+    """Which loss should your network train with on this table? Why? Proven by short runs."""
+
+
+@cli.command()
+@_data_argument
+@_target_option
+@_task_option
+@click.option("--metric", help="validation metric id (default: chosen by the rules)")
+@click.option("--objective", default="auto", show_default=True,
+              help="auto, penalize-large-errors, robust, median, quantile:Q, "
+                   "calibrated-probabilities, margin, minority-recall")
+@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True, help="seconds for the confirmation search")
+@click.option("--trials", type=click.IntRange(min=1), help="exploration trials (default 4 per loss)")
+@click.option("--no-search", is_flag=True, help="rules only: no training")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--storage", help="Optuna storage URL (sqlite:///f.db, postgresql://..., journal:PATH)")
+@click.option("--study-name", help="name of the Optuna study (default: derived from the data)")
+@click.option("--resume", is_flag=True, help="continue an existing study; finished trials are kept")
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False),
+              help="extra rule file (repeatable)")
+@click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1")
+@_sample_option
+@click.option("--json", "as_json", is_flag=True, help="print the SPEC's JSON document")
+@click.option("--report", type=click.Path(dir_okay=False), help="also write an HTML report")
+def recommend(data: str, target: str | None, task: str | None, metric: str | None,
+              objective: str, budget: float, trials: int | None, no_search: bool, seed: int,
+              storage: str | None, study_name: str | None, resume: bool,
+              rule_files: Sequence[str], device: str, sample: int | None, as_json: bool,
+              report: str | None) -> None:
+    """Recommend a loss for DATA (a CSV file), with its evidence and PyTorch code."""
+    from advisor._recommend import recommend as run
+    from advisor.report import render_advice, write_html
+
+    _check_device(device)
+    with _progress(enabled=not no_search) as progress:
+        advice = run(
+            data, target=_targets(target), task=task, objective=objective, metric=metric,
+            rules=rule_files, search=not no_search, budget_s=budget, trials=trials, seed=seed,
+            storage=storage, study_name=study_name, resume=resume, device=device,
+            sample=sample, progress=progress,
+        )
+    if report:
+        write_html(advice, report)
+    if as_json:
+        _print_json(advice.to_dict())
+    else:
+        _console().print(render_advice(advice))
+
+
+@cli.command()
+@_data_argument
+@_target_option
+@_task_option
+@_sample_option
+@click.option("--json", "as_json", is_flag=True, help="print the profile object as JSON")
+def profile(data: str, target: str | None, task: str | None, sample: int | None,
+            as_json: bool) -> None:
+    """Measure what matters for the choice of loss in DATA."""
+    from advisor.profiling import profile as run
+    from advisor.report import render_profile
+
+    result = run(data, target=_targets(target), task=task, sample=sample)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        _console().print(render_profile(result))
+
+
+@cli.command()
+@_data_argument
+@_target_option
+@_task_option
+@click.option("--objective", default="auto", show_default=True)
+@click.option("--metric", help="validation metric id (default: chosen by the rules)")
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False))
+@_sample_option
+@click.option("--json", "as_json", is_flag=True, help="profile, shortlist and trace as JSON")
+def explain(data: str, target: str | None, task: str | None, objective: str,
+            metric: str | None, rule_files: Sequence[str], sample: int | None,
+            as_json: bool) -> None:
+    """Profile DATA and show the shortlist with the full rule trace (no training)."""
+    from advisor.profiling import profile as run
+    from advisor.report import render_profile, render_shortlist, render_trace
+    from advisor.selection import load_rules, shortlist
+
+    result = run(data, target=_targets(target), task=task, sample=sample)
+    listed = shortlist(result, objective=objective, rules=load_rules(rule_files), metric=metric)
+    if as_json:
+        _print_json({
+            "profile": result.to_dict(),
+            "shortlist": [c.to_dict() for c in listed.candidates],
+            "excluded": [c.to_dict() for c in listed.excluded],
+            "metric": listed.metric.value,
+            "trace": [f.to_dict() for f in listed.trace],
+        })
+        return
+    console = _console()
+    console.print(render_profile(result))
+    console.print(render_shortlist(listed))
+    console.print(render_trace(listed))
+
+
+@cli.command()
+@click.option("--task", type=click.Choice(TASKS), help="only losses for this task")
+@click.option("--json", "as_json", is_flag=True)
+def losses(task: str | None, as_json: bool) -> None:
+    """List the loss catalog."""
+    from advisor.losses import load_catalog, losses_for
+    from advisor.records import Task
+    from advisor.report import render_catalog
+
+    specs = losses_for(Task(task)) if task else tuple(load_catalog().values())
+    if as_json:
+        _print_json([
+            {"id": s.id.value, "tasks": [t.value for t in s.tasks], "head": s.head.value,
+             "target": s.target.value, "torch": s.torch, "summary": s.summary,
+             "params": [{"name": p.name, "default": p.default, "low": p.low, "high": p.high}
+                        for p in s.params]}
+            for s in specs
+        ])
+    else:
+        _console().print(render_catalog(specs))
+
+
+@cli.command()
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False),
+              help="extra rule file (repeatable), validated and listed with the bundled ones")
+@click.option("--json", "as_json", is_flag=True)
+def rules(rule_files: Sequence[str], as_json: bool) -> None:
+    """List the loaded selection rules (bundled plus --rules files)."""
+    from advisor.report import render_rules
+    from advisor.selection import load_rules
+
+    loaded = load_rules(rule_files)
+    if as_json:
+        _print_json([
+            {"id": r.id, "factor": r.factor.value, "effect": r.effect.value,
+             "when": [str(c) for c in r.when], "losses": {k.value: v for k, v in r.losses.items()},
+             "metric": r.metric.value if r.metric else None, "why": r.why, "source": r.source}
+            for r in loaded
+        ])
+    else:
+        _console().print(render_rules(loaded))
+
+
+@cli.command()
+@click.option("--storage", required=True, help="the Optuna storage URL of the running study")
+@click.option("--study-name", required=True, help="the study to join")
+@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+def worker(storage: str, study_name: str, budget: float, device: str) -> None:
+    """Join a running study from any machine that can read the same data path."""
+    from advisor.search import join_study
+
+    _check_device(device)
+    done = join_study(storage=storage, study_name=study_name, budget_s=budget, device=device)
+    click.echo(f"worker finished {done} trials of study {study_name!r}")
+
+
+def _check_device(device: str) -> None:
+    from advisor.errors import UsageError
+
+    if device == "cpu":
+        return
+    import torch
+
+    try:
+        torch.empty(1, device=device)
+    except (RuntimeError, AssertionError) as exc:
+        raise UsageError(
+            f"device {device!r} is not usable here ({str(exc).splitlines()[0]}); use --device cpu"
+        ) from None
+
+
+class _progress:
+    """A rich progress bar on stderr while the search runs, only when stderr is a terminal."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                            TextColumn("{task.fields[best]}"), TimeRemainingColumn(),
+                            console=_console(stderr=True), transient=True)
+        self.bar.__enter__()
+        self.task = self.bar.add_task("search", total=1.0, best="")
+
+        def update(event) -> None:
+            self.bar.update(self.task, completed=min(1.0, event.elapsed_s / event.budget_s),
+                            description=f"{event.phase} {event.done}/{event.total}",
+                            best=f"best: {event.best}" if event.best else "")
+
+        return update
+
+    def __exit__(self, *exc_info) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc_info)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return (and, as a script, exit with) the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    warnings.simplefilter("ignore", AdvisorWarning)
+    warnings.filterwarnings("ignore", module="optuna")
+    try:
+        import optuna  # noqa: F401  (only to quiet its logger when it is installed)
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    except ImportError:
+        pass
+    try:
+        cli.main(args=args, prog_name="lossadvisor", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        click.echo("lossadvisor: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        click.echo(f"lossadvisor: error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except AdvisorError as exc:
+        message = str(exc)
+        if debug:
+            traceback.print_exc()
+        click.echo(f"lossadvisor: error: {message}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("lossadvisor: interrupted", err=True)
+        return 130
+    except Exception as exc:  # a bug: say so, one line unless --debug
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"lossadvisor: internal error: {exc.__class__.__name__}: {exc} "
+            "(rerun with --debug for the traceback)", err=True)
+        return 1
+    return 0
+
+
+def _entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    _entry()

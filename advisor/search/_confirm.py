@@ -1,0 +1,245 @@
+"""The confirmation stage: explore with Optuna, then repeat the finalists on fresh paired splits.
+
+Time is split between the two phases: about half the budget explores (every shortlisted loss
+at least once, then TPE over losses, their parameters and learning rates), the rest repeats
+each loss's best configuration on R new splits, all finalists batched together per split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from advisor.errors import UsageError
+from advisor.losses import robust_center_scale
+from advisor.profiling import split_xy
+from advisor.records import (
+    CandidateResult,
+    LossId,
+    DataProfile,
+    SearchResult,
+    Shortlist,
+    TrialOutcome,
+)
+from advisor.search._decide import Decision, decide
+from advisor.search._explore import best_settings, explore
+from advisor.search._splits import SplitMaker, search_rows
+from advisor.search._storage import describe_storage, open_study
+from advisor.training import FitSettings, MemberSpec, fit_short, metric_direction
+from advisor.training._model import ModelFactory
+
+__all__ = ["SearchProgress", "confirm", "fit_settings_for"]
+
+EXPLORE_SHARE = 0.5
+DEFAULT_REPEATS = 3
+MIN_REPEATS = 2
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SearchProgress:
+    """What a progress bar shows: phase, trials done/total, best so far, time used/budget."""
+
+    phase: str
+    done: int
+    total: int
+    elapsed_s: float
+    budget_s: float
+    best: str = ""
+
+
+def fit_settings_for(n_train: int, *, device: str = "cpu") -> FitSettings:
+    """Step budget scaled to the data: about 60 epochs, 150..1500 steps, 30 evaluations."""
+    batch = int(np.clip(n_train // 8, 32, 512))
+    steps = int(np.clip(60 * n_train / batch, 150, 1500))
+    return FitSettings(
+        max_steps=steps, batch_size=batch, eval_every=max(5, steps // 30), patience=6,
+        device=device,
+    )
+
+
+def _default_study_name(profile: DataProfile, shortlist: Shortlist, seed: int) -> str:
+    key = f"{profile.target}|{profile.n_rows}|{shortlist.losses}|{shortlist.metric}|{seed}"
+    return "lossadvisor-" + hashlib.sha1(key.encode()).hexdigest()[:10]
+
+
+def _repeat(
+    splits: SplitMaker,
+    finalists: dict,
+    *,
+    repeats: int,
+    deadline: float,
+    seed: int,
+    factory: ModelFactory | None,
+    device: str,
+    report: Callable[[int], None],
+) -> dict:
+    """Score every finalist on splits 1..R (stopping early if the budget runs out)."""
+    scores: dict = {loss: [] for loss in finalists}
+    seconds = 0.0
+    for split in range(1, repeats + 1):
+        left = deadline - time.monotonic()
+        if split > MIN_REPEATS and left < 1.1 * seconds:
+            break
+        data = splits.get(split)
+        members = [
+            MemberSpec(loss=loss, params=params, lr=lr, seed=seed * 1000 + split)
+            for loss, (params, lr) in finalists.items()
+        ]
+        started = time.monotonic()
+        results = fit_short(
+            members, data, settings=fit_settings_for(len(data.y_train), device=device),
+            data_seed=seed + split, factory=factory,
+        )
+        seconds = time.monotonic() - started
+        for member, result in zip(members, results, strict=True):
+            scores[member.loss].append(result.score)
+        report(split)
+    return scores
+
+
+def confirm(
+    frame: pd.DataFrame,
+    profile: DataProfile,
+    shortlist: Shortlist,
+    *,
+    budget_s: float = 60.0,
+    trials: int | None = None,
+    seed: int = 0,
+    storage: str | None = None,
+    study_name: str | None = None,
+    resume: bool = False,
+    device: str = "cpu",
+    factory: ModelFactory | None = None,
+    progress: Callable[[SearchProgress], None] | None = None,
+) -> tuple[SearchResult, Decision]:
+    """Train the shortlisted losses briefly and compare them on a loss-independent metric.
+
+    Args:
+        frame: the table that was profiled (features and target).
+        profile: its profile.
+        shortlist: the candidates and the validation metric.
+        budget_s: wall-clock seconds for the whole confirmation.
+        trials: exploration trials (default: 4 per candidate).
+        seed: makes the run reproducible.
+        storage, study_name, resume: any Optuna storage URL (``journal:PATH`` for a journal
+            file); a named study can be resumed without repeating finished trials.
+        device: ``cpu`` or ``cuda``.
+        factory: builds your own network from (n_inputs, n_outputs).
+        progress: called after each batch of trials and each confirmation split.
+
+    Raises:
+        UsageError: a budget or trial count that cannot run, or an unusable storage.
+    """
+    if not budget_s > 0:
+        raise UsageError(f"--budget must be a positive number of seconds, got {budget_s!r}")
+    if trials is not None and trials < 1:
+        raise UsageError(f"--trials must be at least 1, got {trials!r}")
+    started = time.monotonic()
+    deadline = started + budget_s
+    features, target = split_xy(frame, profile)
+    keep = search_rows(len(target), seed=seed)
+    if keep is not None:
+        features, target = features.iloc[keep], target[keep]
+    candidates = {c.loss: c for c in shortlist.candidates}
+    max_trials = trials if trials is not None else 4 * len(candidates)
+    repeats = int(shortlist.settings.get("repeats", DEFAULT_REPEATS))
+    splits = SplitMaker(
+        features=features, target=target, profile=profile, metric=shortlist.metric,
+        quantile=shortlist.objective.quantile or 0.5, seed=seed, n_splits=repeats + 1,
+    )
+    direction = metric_direction(shortlist.metric)
+    name = study_name or _default_study_name(profile, shortlist, seed)
+    study = open_study(
+        storage=storage, study_name=name, direction=direction, resume=resume,
+        sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
+                                           n_startup_trials=len(candidates)),
+        pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=5, reduction_factor=3),
+        fingerprint={"target": list(profile.target), "rows": profile.n_rows,
+                     "losses": [c.value for c in candidates], "metric": shortlist.metric.value,
+                     "seed": seed},
+    )
+
+    def tell(phase: str, done: int, total: int) -> None:
+        if progress is not None:
+            best = ""
+            try:
+                best = f"{study.best_trial.params['loss']} {study.best_value:.4g}"
+            except ValueError:
+                pass
+            progress(SearchProgress(phase=phase, done=done, total=total,
+                                    elapsed_s=time.monotonic() - started, budget_s=budget_s,
+                                    best=best))
+
+    explore_data = splits.get(0)
+    scale = robust_center_scale(explore_data.y_train)[1] if profile.task.is_regression else 1.0
+    outcomes = explore(
+        study, candidates, explore_data,
+        settings=fit_settings_for(len(explore_data.y_train), device=device),
+        max_trials=max_trials, deadline=started + EXPLORE_SHARE * budget_s, scale=scale,
+        seed=seed, factory=factory, on_batch=lambda done: tell("explore", done, max_trials),
+    )
+    finalists = best_settings(study, candidates)
+    scores = _repeat(
+        splits, finalists, repeats=repeats, deadline=deadline, seed=seed, factory=factory,
+        device=device, report=lambda split: tell("confirm", split, repeats),
+    )
+    results = tuple(_result(loss, finalists[loss], values) for loss, values in scores.items())
+    maximize = direction == "maximize"
+    decision = decide(results, prior=shortlist.losses, metric=shortlist.metric, maximize=maximize)
+    all_outcomes = _previous(study, outcomes) + tuple(outcomes)
+    search = SearchResult(
+        metric=shortlist.metric,
+        direction=direction,
+        budget_s=float(budget_s),
+        elapsed_s=round(time.monotonic() - started, 2),
+        trials=len(all_outcomes),
+        storage=describe_storage(storage),
+        study_name=name,
+        results=results,
+        comparison=decision.comparison,
+        outcomes=all_outcomes,
+        pruned=sum(o.state == "pruned" for o in all_outcomes),
+    )
+    return search, decision
+
+
+def _result(loss, setting: tuple[dict[str, Any], float], values: list[float]) -> CandidateResult:
+    finite = [v for v in values if math.isfinite(v)]
+    params, lr = setting
+    return CandidateResult(
+        loss=loss,
+        params={**params, "lr": round(lr, 6)},
+        mean=float(np.mean(finite)) if finite else math.nan,
+        std=float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0,
+        n=len(finite),
+        scores=tuple(float(v) for v in values),
+    )
+
+
+def _previous(study: optuna.Study, outcomes: list[TrialOutcome]) -> tuple[TrialOutcome, ...]:
+    """Trials a resumed study had before this run, as outcomes."""
+    mine = {o.number for o in outcomes}
+    previous = []
+    for trial in study.get_trials(deepcopy=False):
+        if trial.number in mine or not trial.state.is_finished():
+            continue
+        previous.append(
+            TrialOutcome(
+                number=trial.number,
+                loss=LossId(trial.params.get("loss", "mse")),
+                params=dict(trial.user_attrs.get("params", {})),
+                score=trial.value,
+                state=trial.state.name.lower(),
+                steps=max(trial.intermediate_values, default=0),
+                seed=-1,
+            )
+        )
+    return tuple(previous)

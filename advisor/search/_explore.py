@@ -1,0 +1,161 @@
+"""Exploration: an Optuna ask-and-tell study over (loss, its parameters, learning rate).
+
+Trials are asked K at a time, trained together as one stacked model, and told back one by
+one; intermediate validation scores go to ``trial.report`` so the pruner (successive halving)
+stops weak ones early. Every shortlisted loss is first tried with the rules' parameters, so
+no candidate goes unmeasured however small the budget.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import optuna
+
+from advisor.losses import LossSpec, load_catalog
+from advisor.records import Candidate, LossId, TrialOutcome
+from advisor.training import FitSettings, MemberSpec, TrainingData, fit_short
+from advisor.training._model import ModelFactory
+
+__all__ = ["DEFAULT_LR", "explore", "fixed_params", "trial_member"]
+
+DEFAULT_LR = 3e-3
+LR_RANGE = (3e-4, 3e-2)
+BATCH_TRIALS = 8
+
+
+def fixed_params(candidate: Candidate) -> set[str]:
+    """Parameters the user's objective fixed (e.g. quantile q): stated wishes, not knobs."""
+    return {
+        reason.effect.split()[1].split("=")[0]
+        for reason in candidate.reasons
+        if reason.factor.value == "model_objective" and reason.effect.startswith("set ")
+    }
+
+
+def _suggest(trial: optuna.Trial, spec: LossSpec, candidate: Candidate, scale: float) -> dict:
+    params = dict(candidate.params)
+    frozen = fixed_params(candidate)
+    for param in spec.params:
+        if param.name in frozen or not param.high > param.low:
+            continue
+        low, high = param.low, param.high
+        if param.relative:
+            low, high = low * scale, high * scale
+        name = f"{spec.id.value}.{param.name}"
+        if param.type == "int":
+            params[param.name] = trial.suggest_int(name, int(low), int(high), log=param.log)
+        else:
+            params[param.name] = trial.suggest_float(name, low, high, log=param.log)
+    return params
+
+
+def trial_member(
+    trial: optuna.Trial, candidates: Mapping[LossId, Candidate], scale: float, seed: int
+) -> MemberSpec:
+    """Sample one member from a trial (conditional space: the loss decides its parameters)."""
+    catalog = load_catalog()
+    loss = LossId(trial.suggest_categorical("loss", [c.value for c in candidates]))
+    params = _suggest(trial, catalog[loss], candidates[loss], scale)
+    lr = trial.suggest_float("lr", *LR_RANGE, log=True)
+    trial.set_user_attr("params", {k: v for k, v in params.items()})
+    return MemberSpec(loss=loss, params=params, lr=lr, seed=seed)
+
+
+def _enqueue_defaults(study: optuna.Study, candidates: Mapping[LossId, Candidate]) -> None:
+    catalog = load_catalog()
+    for loss, candidate in candidates.items():
+        values: dict[str, Any] = {"loss": loss.value, "lr": DEFAULT_LR}
+        for param in catalog[loss].params:
+            value = candidate.params.get(param.name)
+            if value is not None and param.name not in fixed_params(candidate):
+                values[f"{loss.value}.{param.name}"] = value
+        study.enqueue_trial(values, skip_if_exists=True)
+
+
+def explore(
+    study: optuna.Study,
+    candidates: Mapping[LossId, Candidate],
+    data: TrainingData,
+    *,
+    settings: FitSettings,
+    max_trials: int,
+    deadline: float,
+    scale: float,
+    seed: int,
+    factory: ModelFactory | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[TrialOutcome]:
+    """Run trials until ``max_trials`` exist in the study or the deadline passes.
+
+    A resumed study counts its finished trials: they are not run again.
+    """
+    finished = [t for t in study.trials if t.state.is_finished()]
+    if not study.trials:
+        _enqueue_defaults(study, candidates)
+    outcomes: list[TrialOutcome] = []
+    seconds_per_batch = 0.0
+    while len(finished) + len(outcomes) < max_trials:
+        left = deadline - time.monotonic()
+        if left <= 0 or (seconds_per_batch and left < 0.6 * seconds_per_batch and outcomes):
+            break
+        size = min(BATCH_TRIALS, max_trials - len(finished) - len(outcomes))
+        trials = [study.ask() for _ in range(size)]
+        members = [trial_member(t, candidates, scale, seed + t.number) for t in trials]
+
+        def should_stop(index: int, step: int, score: float, trials=trials) -> bool:
+            if math.isnan(score):
+                return True
+            trials[index].report(score, step)
+            return trials[index].should_prune()
+
+        started = time.monotonic()
+        results = fit_short(
+            members, data, settings=settings, data_seed=seed, should_stop=should_stop,
+            factory=factory, deadline=deadline,
+        )
+        seconds_per_batch = time.monotonic() - started
+        for trial, member, result in zip(trials, members, results, strict=True):
+            if result.pruned:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                state = "pruned"
+            elif math.isnan(result.score):
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                state = "failed"
+            else:
+                study.tell(trial, result.score)
+                state = "complete"
+            outcomes.append(
+                TrialOutcome(
+                    number=trial.number, loss=member.loss, params=dict(member.params),
+                    score=None if math.isnan(result.score) else result.score,
+                    state=state, steps=result.steps, seed=member.seed,
+                )
+            )
+        if on_batch is not None:
+            on_batch(len(finished) + len(outcomes))
+    return outcomes
+
+
+def best_settings(
+    study: optuna.Study, candidates: Mapping[LossId, Candidate]
+) -> dict[LossId, tuple[dict[str, Any], float]]:
+    """Best (params, lr) per loss among completed trials; the rules' params where none finished."""
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    best: dict[LossId, tuple[dict[str, Any], float, float]] = {}
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        loss = LossId(trial.params["loss"])
+        if loss not in candidates or trial.value is None:
+            continue
+        value = trial.value if maximize else -trial.value
+        if loss not in best or value > best[loss][2]:
+            params = dict(trial.user_attrs.get("params", candidates[loss].params))
+            best[loss] = (params, float(trial.params["lr"]), value)
+    return {
+        loss: (best[loss][0], best[loss][1]) if loss in best
+        else (dict(candidate.params), DEFAULT_LR)
+        for loss, candidate in candidates.items()
+    }

@@ -1,0 +1,296 @@
+"""Evaluate rules against a profile and an objective: a ranked Shortlist with its full trace.
+
+Deterministic by construction: rules are applied in file order, ties in score go to the
+simpler, better-understood loss (the catalog's ``simplicity``), then to the loss id.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from advisor.errors import RuleError, UsageError
+from advisor.losses import LossSpec, load_catalog
+from advisor.records import (
+    Candidate,
+    DataProfile,
+    LossId,
+    MetricId,
+    Objective,
+    ObjectiveKind,
+    Reason,
+    RuleFiring,
+    Shortlist,
+)
+from advisor.selection._fields import profile_fields
+from advisor.selection._loader import load_rules
+from advisor.selection._schema import Condition, Effect, Op, Rule
+
+__all__ = ["match_rules", "parse_objective", "render_why", "shortlist"]
+
+DEFAULT_MAX_CANDIDATES = 5
+DEFAULT_MIN_CANDIDATES = 2
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)(?::([^{}]*))?\}")
+_COMPARE: Mapping[Op, Callable[[Any, Any], bool]] = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+    Op.IN: lambda actual, allowed: actual in allowed,
+    Op.BETWEEN: lambda actual, bounds: bounds[0] <= actual <= bounds[1],
+}
+
+
+def parse_objective(text: str | Objective | None) -> Objective:
+    """Parse ``--objective``: one of the SPEC's names, or ``quantile:Q`` with 0 < Q < 1.
+
+    Raises:
+        UsageError: unknown objective or a quantile outside (0, 1).
+
+    Example:
+        >>> parse_objective("quantile:0.9").quantile
+        0.9
+        >>> parse_objective("robust").kind.value
+        'robust'
+    """
+    if isinstance(text, Objective):
+        return text
+    if text is None or text == "":
+        return Objective()
+    name, _, argument = str(text).partition(":")
+    names = [k.value for k in ObjectiveKind]
+    if name not in names:
+        raise UsageError(
+            f"unknown objective {text!r}; expected one of {', '.join(names)} (quantile as quantile:Q)"
+        )
+    kind = ObjectiveKind(name)
+    if kind is ObjectiveKind.QUANTILE:
+        try:
+            q = float(argument)
+        except ValueError:
+            raise UsageError(f"objective {text!r} needs a number, e.g. quantile:0.9") from None
+        if not 0.0 < q < 1.0:
+            raise UsageError(f"objective {text!r}: the quantile must lie strictly between 0 and 1")
+        return Objective(kind=kind, quantile=q)
+    if argument:
+        raise UsageError(f"objective {name!r} takes no argument, got {text!r}")
+    return Objective(kind=kind)
+
+
+def _format(value: Any, spec: str | None) -> str:
+    if value is None:
+        return "n/a"
+    if spec:
+        try:
+            return format(value, spec)
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def render_why(template: str, fields: Mapping[str, Any]) -> str:
+    """Fill ``{field}`` / ``{field:spec}`` placeholders with measured values; nothing evaluated.
+
+    Example:
+        >>> render_why("outlier rate {outliers.rate:.1%} > 5%", {"outliers.rate": 0.084})
+        'outlier rate 8.4% > 5%'
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        name, spec = match.group(1), match.group(2)
+        if name not in fields:
+            return match.group(0)
+        return _format(fields[name], spec)
+
+    return _PLACEHOLDER.sub(fill, template)
+
+
+def _holds(condition: Condition, fields: Mapping[str, Any]) -> bool:
+    actual = fields.get(condition.field)
+    if actual is None:
+        return False
+    try:
+        return bool(_COMPARE[condition.op](actual, condition.value))
+    except TypeError:
+        return False
+
+
+def _evidence(rule: Rule, fields: Mapping[str, Any]) -> dict[str, Any]:
+    names = [c.field for c in rule.when] + [m[0] for m in _PLACEHOLDER.findall(rule.why)]
+    return {name: fields[name] for name in dict.fromkeys(names) if name in fields}
+
+
+def match_rules(
+    rules: Sequence[Rule], fields: Mapping[str, Any]
+) -> list[tuple[Rule, bool, str]]:
+    """Return ``(rule, fired, detail)`` for every rule: the why text, or the first failing test."""
+    results = []
+    for rule in rules:
+        failing = next((c for c in rule.when if not _holds(c, fields)), None)
+        if failing is None:
+            results.append((rule, True, render_why(rule.why, fields)))
+        else:
+            actual = _format(fields.get(failing.field), None)
+            results.append((rule, False, f"{failing} is false ({failing.field} = {actual})"))
+    return results
+
+
+class _Tally:
+    """Mutable accumulation while rules apply; frozen into records at the end."""
+
+    def __init__(self, catalog: Mapping[LossId, LossSpec], applicable: set[LossId]) -> None:
+        self.catalog = catalog
+        self.applicable = applicable
+        self.included: set[LossId] = set()
+        self.excluded: set[LossId] = set()
+        self.scores: dict[LossId, float] = defaultdict(float)
+        self.reasons: dict[LossId, list[Reason]] = defaultdict(list)
+        self.params: dict[LossId, dict[str, Any]] = {}
+        self.metric: tuple[MetricId, str] | None = None
+        self.settings: dict[str, int] = {}
+
+    def reason(self, loss: LossId, rule: Rule, text: str, evidence: dict[str, Any], effect: str):
+        self.reasons[loss].append(
+            Reason(rule=rule.id, factor=rule.factor, text=text, effect=effect, evidence=evidence)
+        )
+
+
+def _apply(rule: Rule, text: str, fields: Mapping[str, Any], tally: _Tally) -> str:
+    """Apply one fired rule; return the effect as the trace shows it."""
+    evidence = _evidence(rule, fields)
+    effect = rule.effect
+    if effect is Effect.METRIC:
+        assert rule.metric is not None
+        tally.metric = (rule.metric, text)
+        return f"metric = {rule.metric.value}"
+    if effect is Effect.CONFIGURE:
+        tally.settings.update(rule.settings)
+        return "configure " + ", ".join(f"{k}={v}" for k, v in rule.settings.items())
+    if effect is Effect.SET:
+        done = []
+        for loss, params in rule.params.items():
+            for name, spec in params.items():
+                value = spec.constant
+                if spec.field is not None:
+                    measured = fields.get(spec.field)
+                    value = None if measured is None else float(measured) * spec.times + spec.plus
+                if value is not None:
+                    tally.params.setdefault(loss, {})[name] = float(f"{value:.4g}")
+                    tally.reason(loss, rule, text, evidence, f"set {name}={value:.4g}")
+                    done.append(f"{loss.value}.{name}={value:.4g}")
+        return "set " + (", ".join(done) or "nothing (value not measured)")
+    shown = []
+    for loss, weight in rule.losses.items():
+        if loss not in tally.applicable:
+            shown.append(f"{loss.value} (not for this task)")
+            continue
+        if effect is Effect.INCLUDE:
+            tally.included.add(loss)
+            tally.scores[loss] += weight
+            shown.append(f"{loss.value} +{weight:g}")
+        elif effect is Effect.RAISE:
+            tally.scores[loss] += weight
+            shown.append(f"{loss.value} +{weight:g}")
+        elif effect is Effect.LOWER:
+            tally.scores[loss] -= weight
+            shown.append(f"{loss.value} -{weight:g}")
+        elif effect is Effect.EXCLUDE:
+            tally.excluded.add(loss)
+            shown.append(loss.value)
+        else:
+            shown.append(loss.value)
+        label = effect.value if effect in (Effect.EXCLUDE, Effect.NOTE) else f"{effect.value} {weight:g}"
+        tally.reason(loss, rule, text, evidence, label)
+    return f"{effect.value} " + ", ".join(shown)
+
+
+def _params_for(spec: LossSpec, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    params = dict(spec.defaults())
+    params.update({k: v for k, v in overrides.items() if k in params})
+    return params
+
+
+def shortlist(
+    profile: DataProfile,
+    *,
+    objective: Objective | str | None = None,
+    rules: Sequence[Rule] | None = None,
+    metric: MetricId | str | None = None,
+) -> Shortlist:
+    """Rank the losses that suit this profile and objective, with the rules behind each.
+
+    Args:
+        profile: the measured data.
+        objective: the user's stated preference (``--objective``), default ``auto``.
+        rules: rules to apply; default: the bundled rules.
+        metric: overrides the validation metric the rules choose (``--metric``).
+
+    Raises:
+        UsageError: unknown metric or objective, or every applicable loss was excluded.
+        RuleError: no rule chose a validation metric for this task.
+    """
+    objective = parse_objective(objective)
+    rules = load_rules() if rules is None else rules
+    catalog = load_catalog()
+    applicable = {loss for loss, spec in catalog.items() if profile.task in spec.tasks}
+    fields = profile_fields(profile, objective)
+    tally = _Tally(catalog, applicable)
+    trace = []
+    for rule, fired, detail in match_rules(rules, fields):
+        effect = _apply(rule, detail, fields, tally) if fired else rule.effect.value
+        trace.append(
+            RuleFiring(rule=rule.id, factor=rule.factor, fired=fired, effect=effect, detail=detail)
+        )
+
+    if metric is not None:
+        names = [m.value for m in MetricId]
+        if str(metric) not in names:
+            raise UsageError(f"unknown metric {str(metric)!r}; expected one of {', '.join(names)}")
+        tally.metric = (MetricId(str(metric)), "chosen with --metric")
+    if tally.metric is None:
+        raise RuleError(
+            f"no rule chose a validation metric for task {profile.task.value!r}; "
+            "add a rule with effect 'metric' or pass --metric"
+        )
+
+    def candidate(loss: LossId) -> Candidate:
+        return Candidate(
+            loss=loss,
+            params=_params_for(catalog[loss], tally.params.get(loss, {})),
+            score=round(tally.scores[loss], 4),
+            reasons=tuple(tally.reasons[loss]),
+        )
+
+    ranked = sorted(
+        tally.included - tally.excluded,
+        key=lambda loss: (-tally.scores[loss], catalog[loss].simplicity, loss.value),
+    )
+    if not ranked:
+        raise UsageError(
+            f"every loss applicable to task {profile.task.value!r} was excluded by the rules; "
+            "remove an 'exclude' rule or pass another --task"
+        )
+    most = max(1, min(6, tally.settings.get("max_candidates", DEFAULT_MAX_CANDIDATES)))
+    least = min(most, tally.settings.get("min_candidates", DEFAULT_MIN_CANDIDATES))
+    kept = [loss for loss in ranked[:most] if tally.scores[loss] > 0]
+    kept = kept if len(kept) >= least else ranked[:least]
+    dropped = [loss for loss in ranked if loss not in kept] + sorted(
+        tally.excluded & tally.included, key=lambda loss: loss.value
+    )
+    return Shortlist(
+        task=profile.task,
+        objective=objective,
+        metric=tally.metric[0],
+        metric_reason=tally.metric[1],
+        candidates=tuple(candidate(loss) for loss in kept),
+        excluded=tuple(candidate(loss) for loss in dropped),
+        trace=tuple(trace),
+        settings=dict(tally.settings),
+    )

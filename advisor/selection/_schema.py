@@ -1,0 +1,133 @@
+"""The rule language: a closed set of fields, operators and effects, parsed and never evaluated.
+
+A rule file is YAML: ``{version: 1, rules: [...]}``. Each rule::
+
+    - id: outliers-robust              # unique, kebab-case
+      factor: outliers                 # one of the SPEC's 12 factors
+      when:                            # all must hold; a missing measurement never holds
+        - {field: outliers.rate, op: gt, value: 0.05}
+      effect: raise                    # include exclude raise lower set metric configure note
+      losses: {huber: 2.0, mae: 1.5}   # include/raise/lower: weights; exclude/note: a list
+      params: {huber: {delta: {field: target.robust_scale, times: 1.345}}}  # effect: set;
+      #                                 a value is a number or {field, times, plus}
+      metric: mae                      # effect: metric
+      settings: {max_candidates: 5}    # effect: configure
+      why: "outlier rate {outliers.rate:.1%} > 5%: robust losses favoured"
+
+``why`` may quote any field as ``{field}`` or ``{field:format-spec}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from advisor.records import Factor, LossId, MetricId
+
+__all__ = ["Condition", "Effect", "Op", "ParamValue", "Rule", "RuleFileModel", "RuleModel"]
+
+
+class Op(enum.StrEnum):
+    EQ = "eq"
+    NE = "ne"
+    LT = "lt"
+    LE = "le"
+    GT = "gt"
+    GE = "ge"
+    IN = "in"
+    BETWEEN = "between"
+
+
+class Effect(enum.StrEnum):
+    INCLUDE = "include"
+    EXCLUDE = "exclude"
+    RAISE = "raise"
+    LOWER = "lower"
+    SET = "set"
+    METRIC = "metric"
+    CONFIGURE = "configure"
+    NOTE = "note"
+
+
+SETTINGS = {
+    "max_candidates": "largest shortlist kept (2..6)",
+    "min_candidates": "smallest shortlist kept, even with low scores",
+    "repeats": "seeds/splits each finalist is repeated over in the confirmation",
+}
+
+
+# --------------------------------------------------------------------------- parsed form
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Condition:
+    field: str
+    op: Op
+    value: Any
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.op.value} {self.value!r}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ParamValue:
+    """A parameter set by a rule: a constant, or ``field * times + plus`` from the profile."""
+
+    constant: float | None = None
+    field: str | None = None
+    times: float = 1.0
+    plus: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    id: str
+    factor: Factor
+    when: tuple[Condition, ...]
+    effect: Effect
+    why: str
+    source: str
+    losses: Mapping[LossId, float] = dataclasses.field(default_factory=dict)
+    params: Mapping[LossId, Mapping[str, ParamValue]] = dataclasses.field(default_factory=dict)
+    metric: MetricId | None = None
+    settings: Mapping[str, int] = dataclasses.field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- file schema
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConditionModel(_Strict):
+    field: str
+    op: Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "between"]
+    value: Any
+
+
+class FromFieldModel(_Strict):
+    field: str
+    times: float = 1.0
+    plus: float = 0.0
+
+
+class RuleModel(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)
+    factor: str
+    when: list[ConditionModel] = Field(default_factory=list)
+    effect: str
+    losses: list[str] | dict[str, float] | None = None
+    params: dict[str, dict[str, float | FromFieldModel]] | None = None
+    metric: str | None = None
+    settings: dict[str, int] | None = None
+    why: str = Field(min_length=1)
+
+
+class RuleFileModel(_Strict):
+    version: Literal[1] = 1
+    rules: list[dict[str, Any]]

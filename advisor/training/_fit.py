@@ -1,0 +1,201 @@
+"""Short, batched training runs: K (loss, hyper-parameter) members trained in lockstep.
+
+Training knows nothing of Optuna: it takes plain members and a ``should_stop(member, step,
+score)`` callback (which the search wires to ``trial.report`` / ``trial.should_prune``).
+Each member is judged on the validation rows by a loss-independent metric, keeps its best
+score (early stopping: validation, never training loss) and the predictions that scored it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from advisor.losses import build_context, build_loss, fit_target, output_size
+from advisor.records import LossId, MetricId, Task
+from advisor.training._metrics import metric_direction, score_metric
+from advisor.training._model import ModelFactory, StackedModel
+from advisor.training._optim import StackedAdamW
+
+__all__ = ["FitSettings", "MemberResult", "MemberSpec", "TrainingData", "fit_short"]
+
+ShouldStop = Callable[[int, int, float], bool]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MemberSpec:
+    """One short run: which loss, its parameters, its learning rate and its init seed."""
+
+    loss: LossId
+    params: Mapping[str, Any]
+    lr: float = 3e-3
+    seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TrainingData:
+    """Encoded features and canonical targets of one train/validation split."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    task: Task
+    n_classes: int
+    metric: MetricId
+    quantile: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FitSettings:
+    max_steps: int = 600
+    batch_size: int = 256
+    eval_every: int = 25
+    patience: int = 6
+    weight_decay: float = 1e-4
+    device: str = "cpu"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MemberResult:
+    score: float
+    best_step: int
+    steps: int
+    pruned: bool
+    prediction: np.ndarray | None
+    history: tuple[tuple[int, float], ...]
+
+
+class _Member:
+    """Per-member state during a run: target encoding, loss module, best so far."""
+
+    def __init__(self, spec: MemberSpec, data: TrainingData, device: torch.device) -> None:
+        context = build_context(data.y_train, task=data.task, n_classes=data.n_classes)
+        self.transform = fit_target(spec.loss, data.y_train, context=context)
+        self.loss_fn = build_loss(spec.loss, spec.params, context=context).to(device)
+        self.width = output_size(spec.loss, data.n_classes)
+        self.target = self.transform.encode(data.y_train).to(device)
+        self.active = True
+        self.pruned = False
+        self.best = math.nan
+        self.best_step = 0
+        self.prediction: np.ndarray | None = None
+        self.history: list[tuple[int, float]] = []
+        self.since_best = 0
+
+
+def _better(new: float, old: float, maximize: bool) -> bool:
+    if math.isnan(new):
+        return False
+    if math.isnan(old):
+        return True
+    return new > old if maximize else new < old
+
+
+def fit_short(
+    members: Sequence[MemberSpec],
+    data: TrainingData,
+    *,
+    settings: FitSettings = FitSettings(),
+    data_seed: int = 0,
+    should_stop: ShouldStop | None = None,
+    factory: ModelFactory | None = None,
+    deadline: float | None = None,
+) -> list[MemberResult]:
+    """Train every member at once; return each one's best validation score and predictions.
+
+    Args:
+        members: the runs to make; each has its own loss, parameters, rate and init seed.
+        data: one split's encoded features and canonical targets.
+        settings: step budget, batch size, evaluation cadence, early-stopping patience.
+        data_seed: seeds the minibatch order, shared by all members (a fair comparison).
+        should_stop: asked after each evaluation; True stops (prunes) that member.
+        factory: builds the network from (n_inputs, n_outputs); default: a small MLP.
+        deadline: a ``time.monotonic()`` instant after which the run ends where it is.
+    """
+    device = torch.device(settings.device)
+    maximize = metric_direction(data.metric) == "maximize"
+    states = [_Member(spec, data, device) for spec in members]
+    width = max(state.width for state in states)
+    model = StackedModel(
+        [spec.seed for spec in members],
+        n_inputs=data.x_train.shape[1],
+        n_outputs=width,
+        factory=factory,
+        device=device,
+    )
+    optimizer = StackedAdamW(
+        model.parameters(), [spec.lr for spec in members], weight_decay=settings.weight_decay
+    )
+    x_train = torch.as_tensor(data.x_train, dtype=torch.float32, device=device)
+    x_val = torch.as_tensor(data.x_val, dtype=torch.float32, device=device)
+    n_rows = x_train.shape[0]
+    batch = min(settings.batch_size, n_rows)
+    generator = torch.Generator().manual_seed(int(data_seed))
+    order = torch.randperm(n_rows, generator=generator)
+    cursor = 0
+    step = 0
+
+    def evaluate(at_step: int) -> None:
+        with torch.no_grad():
+            outputs = model(x_val)
+        for index, state in enumerate(states):
+            if not state.active:
+                continue
+            prediction = state.transform.predict(outputs[index, :, : state.width].cpu())
+            score = score_metric(
+                data.metric, data.y_val, prediction, task=data.task,
+                n_classes=data.n_classes, quantile=data.quantile,
+            )
+            state.history.append((at_step, score))
+            if _better(score, state.best, maximize):
+                state.best, state.best_step, state.prediction = score, at_step, prediction
+                state.since_best = 0
+            else:
+                state.since_best += 1
+            stop = state.since_best > settings.patience or math.isnan(score)
+            if not stop and should_stop is not None and should_stop(index, at_step, score):
+                state.pruned = stop = True
+            if stop:
+                state.active = False
+                optimizer.freeze(index)
+
+    while step < settings.max_steps and any(s.active for s in states):
+        if deadline is not None and time.monotonic() > deadline and step > 0:
+            break
+        if cursor + batch > n_rows:
+            order = torch.randperm(n_rows, generator=generator)
+            cursor = 0
+        rows = order[cursor : cursor + batch].to(device)
+        cursor += batch
+        outputs = model(x_train[rows])
+        terms = [
+            state.loss_fn(outputs[index, :, : state.width], state.target[rows])
+            for index, state in enumerate(states)
+            if state.active
+        ]
+        optimizer.zero_grad()
+        torch.stack(terms).sum().backward()
+        optimizer.step()
+        step += 1
+        if step % settings.eval_every == 0 or step == settings.max_steps:
+            evaluate(step)
+    if not any(state.history for state in states):
+        evaluate(step)
+    return [
+        MemberResult(
+            score=state.best,
+            best_step=state.best_step,
+            steps=state.history[-1][0] if state.history else step,
+            pruned=state.pruned,
+            prediction=state.prediction,
+            history=tuple(state.history),
+        )
+        for state in states
+    ]
