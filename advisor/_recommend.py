@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
+from advisor.errors import UsageError
 from advisor.losses import build_context, pytorch_snippet, resolve_params
 from advisor.profiling import profile_frame, read_table, split_xy
 from advisor.records import (
@@ -27,6 +28,7 @@ from advisor.records import (
 from advisor.search import SearchProgress, confirm
 from advisor.search._decide import Decision
 from advisor.selection import load_rules, shortlist
+from advisor.training import metric_applies
 from advisor.training._model import ModelFactory
 
 __all__ = ["recommend", "recommendation_from"]
@@ -127,12 +129,17 @@ def recommend(
     frame = read_table(source, sample=sample, seed=seed)
     profile = profile_frame(frame, target=target, task=task, path_hint=path)
     listed = shortlist(profile, objective=objective, rules=load_rules(rules), metric=metric)
+    if not metric_applies(listed.metric, profile.task):
+        raise UsageError(
+            f"metric {listed.metric.value!r} does not apply to task {profile.task.value!r}; "
+            "pass another --metric (see the SPEC's metric ids)"
+        )
     result = decision = None
     if search:
         result, decision = confirm(
             frame, profile, listed, budget_s=budget_s, trials=trials, seed=seed,
             storage=storage, study_name=study_name, resume=resume, device=device,
-            factory=factory, progress=progress,
+            factory=factory, progress=progress, source=path, rule_files=[str(r) for r in rules],
         )
     return Advice(
         input=InputInfo(path=path, target=profile.target, rows=int(len(frame)),

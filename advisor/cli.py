@@ -93,6 +93,8 @@ def recommend(data: str, target: str | None, task: str | None, metric: str | Non
     from advisor.report import render_advice, write_html
 
     _check_device(device)
+    if report:
+        _check_writable(report)
     with _progress(enabled=not no_search) as progress:
         advice = run(
             data, target=_targets(target), task=task, objective=objective, metric=metric,
@@ -217,6 +219,18 @@ def worker(storage: str, study_name: str, budget: float, device: str) -> None:
     _check_device(device)
     done = join_study(storage=storage, study_name=study_name, budget_s=budget, device=device)
     click.echo(f"worker finished {done} trials of study {study_name!r}")
+
+
+def _check_writable(path: str) -> None:
+    """Fail before any work if the report could not be written at the end."""
+    import os
+
+    from advisor.errors import UsageError
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise UsageError(f"cannot write report {path!r}: folder {folder!r} does not exist "
+                         "or is not writable")
 
 
 def _check_device(device: str) -> None:

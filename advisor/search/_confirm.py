@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from advisor.search._decide import Decision, decide
 from advisor.search._explore import best_settings, explore
 from advisor.search._splits import SplitMaker, search_rows
 from advisor.search._storage import describe_storage, open_study
+from advisor.search._worker import JOB_KEY, job_attributes
 from advisor.training import FitSettings, MemberSpec, fit_short, metric_direction
 from advisor.training._model import ModelFactory
 
@@ -119,6 +121,8 @@ def confirm(
     device: str = "cpu",
     factory: ModelFactory | None = None,
     progress: Callable[[SearchProgress], None] | None = None,
+    source: str | None = None,
+    rule_files: Sequence[str] = (),
 ) -> tuple[SearchResult, Decision]:
     """Train the shortlisted losses briefly and compare them on a loss-independent metric.
 
@@ -134,6 +138,8 @@ def confirm(
         device: ``cpu`` or ``cuda``.
         factory: builds your own network from (n_inputs, n_outputs).
         progress: called after each batch of trials and each confirmation split.
+        source, rule_files: the data path and extra rules, recorded in a stored study so that
+            ``lossadvisor worker`` can join it.
 
     Raises:
         UsageError: a budget or trial count that cannot run, or an unusable storage.
@@ -156,16 +162,26 @@ def confirm(
         quantile=shortlist.objective.quantile or 0.5, seed=seed, n_splits=repeats + 1,
     )
     direction = metric_direction(shortlist.metric)
+    max_steps = fit_settings_for(int(len(target) * 0.8), device=device).max_steps
     name = study_name or _default_study_name(profile, shortlist, seed)
     study = open_study(
         storage=storage, study_name=name, direction=direction, resume=resume,
         sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
                                            n_startup_trials=len(candidates)),
-        pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=5, reduction_factor=3),
+        # the first rung after a sixth of the step budget: earlier scores say little
+        pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=max(1, max_steps // 6),
+                                                      reduction_factor=3),
         fingerprint={"target": list(profile.target), "rows": profile.n_rows,
                      "losses": [c.value for c in candidates], "metric": shortlist.metric.value,
                      "seed": seed},
     )
+
+    if storage and JOB_KEY not in study.user_attrs:
+        study.set_user_attr(JOB_KEY, job_attributes(
+            path=os.path.abspath(source) if source else None, target=profile.target,
+            task=profile.task.value, objective=str(shortlist.objective),
+            metric=shortlist.metric.value, rules=[os.path.abspath(f) for f in rule_files],
+            seed=seed, max_trials=max_trials, repeats=repeats))
 
     def tell(phase: str, done: int, total: int) -> None:
         if progress is not None:
@@ -179,10 +195,11 @@ def confirm(
                                     best=best))
 
     explore_data = splits.get(0)
+    explore_settings = fit_settings_for(len(explore_data.y_train), device=device)
     scale = robust_center_scale(explore_data.y_train)[1] if profile.task.is_regression else 1.0
     outcomes = explore(
         study, candidates, explore_data,
-        settings=fit_settings_for(len(explore_data.y_train), device=device),
+        settings=explore_settings,
         max_trials=max_trials, deadline=started + EXPLORE_SHARE * budget_s, scale=scale,
         seed=seed, factory=factory, on_batch=lambda done: tell("explore", done, max_trials),
     )

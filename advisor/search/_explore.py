@@ -40,7 +40,11 @@ def _suggest(trial: optuna.Trial, spec: LossSpec, candidate: Candidate, scale: f
     params = dict(candidate.params)
     frozen = fixed_params(candidate)
     for param in spec.params:
+        # None means "derived from the data" (pos_weight) or "not defined here" (alpha on
+        # several classes): keep it; only values the rules or the catalog set are tuned.
         if param.name in frozen or not param.high > param.low:
+            continue
+        if params.get(param.name) is None and not param.relative:
             continue
         low, high = param.low, param.high
         if param.relative:

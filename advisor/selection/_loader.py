@@ -68,13 +68,18 @@ def _check_condition(cond: Any, where: str, problems: _Problems, rule_id: str) -
     op = Op(cond.op)
     value = cond.value
     if op in _ORDER_OPS and spec.type is not FieldType.NUMBER:
-        problems.add(rule_id, where, f"operator {op.value!r} needs a number field, not {spec.name!r}")
+        problems.add(
+            rule_id, where, f"operator {op.value!r} needs a number field, not {spec.name!r}"
+        )
         return None
     if op is Op.BETWEEN:
         ok = isinstance(value, list) and len(value) == 2
         ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
         if not ok:
             problems.add(rule_id, where, f"'between' takes [low, high], got {value!r}")
+            return None
+        if value[0] > value[1]:
+            problems.add(rule_id, where, f"'between' needs low <= high, got {value!r}; swap them")
             return None
         value = tuple(value)
     elif op is Op.IN:
@@ -85,7 +90,9 @@ def _check_condition(cond: Any, where: str, problems: _Problems, rule_id: str) -
     values = value if op in (Op.IN, Op.BETWEEN) else (value,)
     for item in values:
         if spec.type is FieldType.CHOICE and item not in spec.choices:
-            problems.add(rule_id, where, _unknown(f"value for {spec.name}", str(item), spec.choices))
+            problems.add(
+                rule_id, where, _unknown(f"value for {spec.name}", str(item), spec.choices)
+            )
             return None
         if spec.type is FieldType.NUMBER and (
             isinstance(item, bool) or not isinstance(item, int | float)
@@ -124,7 +131,9 @@ def _check_params(model: RuleModel, problems: _Problems) -> dict[LossId, dict[st
         for param, value in params.items():
             if isinstance(value, FromFieldModel):
                 if value.field not in FIELDS:
-                    problems.add(model.id, f"params.{name}.{param}", _unknown("field", value.field, FIELDS))
+                    problems.add(
+                        model.id, f"params.{name}.{param}", _unknown("field", value.field, FIELDS)
+                    )
                     continue
                 values[param] = ParamValue(field=value.field, times=value.times, plus=value.plus)
             else:
@@ -142,7 +151,9 @@ def _check_effect_payload(model: RuleModel, effect: Effect, problems: _Problems)
     if effect in _LOSS_EFFECTS and not model.losses:
         problems.add(model.id, "losses", f"effect {effect.value!r} needs a non-empty 'losses'")
     if effect in needs and not needs[effect][1]:
-        problems.add(model.id, needs[effect][0], f"effect {effect.value!r} needs {needs[effect][0]!r}")
+        problems.add(
+            model.id, needs[effect][0], f"effect {effect.value!r} needs {needs[effect][0]!r}"
+        )
 
 
 def _parse_rule(raw: Mapping[str, Any], index: int, problems: _Problems) -> Rule | None:
@@ -159,27 +170,36 @@ def _parse_rule(raw: Mapping[str, Any], index: int, problems: _Problems) -> Rule
         return None
     before = len(problems.lines)
     if model.factor not in Factor.__members__.values():
-        problems.add(model.id, "factor", _unknown("factor", model.factor, [f.value for f in Factor]))
-    if model.effect not in Effect.__members__.values():
-        problems.add(model.id, "effect", _unknown("effect", model.effect, [e.value for e in Effect]))
-        return None
-    effect = Effect(model.effect)
+        problems.add(
+            model.id, "factor", _unknown("factor", model.factor, [f.value for f in Factor])
+        )
+    effect = None
+    if model.effect in Effect.__members__.values():
+        effect = Effect(model.effect)
+    else:  # keep checking the rest of the rule: every problem is reported at once
+        problems.add(
+            model.id, "effect", _unknown("effect", model.effect, [e.value for e in Effect])
+        )
     conditions = tuple(
-        _check_condition(cond, f"when[{i}]", problems, model.id) for i, cond in enumerate(model.when)
+        _check_condition(cond, f"when[{i}]", problems, model.id)
+        for i, cond in enumerate(model.when)
     )
     losses = _check_losses(model, problems)
     params = _check_params(model, problems)
-    _check_effect_payload(model, effect, problems)
+    if effect is not None:
+        _check_effect_payload(model, effect, problems)
     metric = None
     if model.metric is not None:
         if model.metric in MetricId.__members__.values():
             metric = MetricId(model.metric)
         else:
-            problems.add(model.id, "metric", _unknown("metric", model.metric, [m.value for m in MetricId]))
+            problems.add(
+                model.id, "metric", _unknown("metric", model.metric, [m.value for m in MetricId])
+            )
     for key in model.settings or {}:
         if key not in SETTINGS:
             problems.add(model.id, f"settings.{key}", _unknown("setting", key, SETTINGS))
-    if len(problems.lines) > before:
+    if len(problems.lines) > before or effect is None:
         return None
     return Rule(
         id=model.id,
@@ -248,7 +268,9 @@ def _read_rule_file(path: Path) -> tuple[Rule, ...]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise RuleError(f"{path}:-:yaml: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raise RuleError(
+            f"{path}:-:yaml: not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+        ) from None
     return parse_rules(document, source=str(path))
 
 

@@ -10,10 +10,9 @@ import operator
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advisor.errors import RuleError, UsageError
-from advisor.losses import LossSpec, load_catalog
 from advisor.records import (
     Candidate,
     DataProfile,
@@ -29,10 +28,14 @@ from advisor.selection._fields import profile_fields
 from advisor.selection._loader import load_rules
 from advisor.selection._schema import Condition, Effect, Op, Rule
 
+if TYPE_CHECKING:
+    from advisor.losses import LossSpec
+
 __all__ = ["match_rules", "parse_objective", "render_why", "shortlist"]
 
 DEFAULT_MAX_CANDIDATES = 5
 DEFAULT_MIN_CANDIDATES = 2
+MIN_SHORTLIST, MAX_SHORTLIST = 2, 6
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)(?::([^{}]*))?\}")
 _COMPARE: Mapping[Op, Callable[[Any, Any], bool]] = {
     Op.EQ: operator.eq,
@@ -66,7 +69,8 @@ def parse_objective(text: str | Objective | None) -> Objective:
     names = [k.value for k in ObjectiveKind]
     if name not in names:
         raise UsageError(
-            f"unknown objective {text!r}; expected one of {', '.join(names)} (quantile as quantile:Q)"
+            f"unknown objective {text!r}; expected one of {', '.join(names)}"
+            " (quantile as quantile:Q)"
         )
     kind = ObjectiveKind(name)
     if kind is ObjectiveKind.QUANTILE:
@@ -127,9 +131,7 @@ def _evidence(rule: Rule, fields: Mapping[str, Any]) -> dict[str, Any]:
     return {name: fields[name] for name in dict.fromkeys(names) if name in fields}
 
 
-def match_rules(
-    rules: Sequence[Rule], fields: Mapping[str, Any]
-) -> list[tuple[Rule, bool, str]]:
+def match_rules(rules: Sequence[Rule], fields: Mapping[str, Any]) -> list[tuple[Rule, bool, str]]:
     """Return ``(rule, fired, detail)`` for every rule: the why text, or the first failing test."""
     results = []
     for rule in rules:
@@ -206,7 +208,11 @@ def _apply(rule: Rule, text: str, fields: Mapping[str, Any], tally: _Tally) -> s
             shown.append(loss.value)
         else:
             shown.append(loss.value)
-        label = effect.value if effect in (Effect.EXCLUDE, Effect.NOTE) else f"{effect.value} {weight:g}"
+        label = (
+            effect.value
+            if effect in (Effect.EXCLUDE, Effect.NOTE)
+            else f"{effect.value} {weight:g}"
+        )
         tally.reason(loss, rule, text, evidence, label)
     return f"{effect.value} " + ", ".join(shown)
 
@@ -236,6 +242,8 @@ def shortlist(
         UsageError: unknown metric or objective, or every applicable loss was excluded.
         RuleError: no rule chose a validation metric for this task.
     """
+    from advisor.losses import load_catalog  # torch loads only when a shortlist is made
+
     objective = parse_objective(objective)
     rules = load_rules() if rules is None else rules
     catalog = load_catalog()
@@ -277,8 +285,14 @@ def shortlist(
             f"every loss applicable to task {profile.task.value!r} was excluded by the rules; "
             "remove an 'exclude' rule or pass another --task"
         )
-    most = max(1, min(6, tally.settings.get("max_candidates", DEFAULT_MAX_CANDIDATES)))
-    least = min(most, tally.settings.get("min_candidates", DEFAULT_MIN_CANDIDATES))
+    # The SPEC's shortlist holds 2..6 candidates whatever a configure rule asks for.
+    most = max(
+        MIN_SHORTLIST,
+        min(MAX_SHORTLIST, tally.settings.get("max_candidates", DEFAULT_MAX_CANDIDATES)),
+    )
+    least = max(
+        MIN_SHORTLIST, min(most, tally.settings.get("min_candidates", DEFAULT_MIN_CANDIDATES))
+    )
     kept = [loss for loss in ranked[:most] if tally.scores[loss] > 0]
     kept = kept if len(kept) >= least else ranked[:least]
     dropped = [loss for loss in ranked if loss not in kept] + sorted(

@@ -1,0 +1,226 @@
+"""Assemble the ``DataProfile``: target, task, target statistics, outliers, balance, features.
+
+Warnings from every stage are collected in order, recorded in ``DataProfile.warnings`` and also
+emitted once each as :class:`~advisor.errors.AdvisorWarning`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+from advisor.errors import AdvisorWarning, DataError
+from advisor.records import (
+    DataProfile,
+    FeatureKind,
+    ImbalanceStats,
+    LabelEncoding,
+    OutlierStats,
+    TargetStats,
+    Task,
+)
+
+from ._features import summarise_features
+from ._imbalance import measure_imbalance, multilabel_imbalance
+from ._read import read_table
+from ._tails import describe_target, measure_outliers
+from ._target import choose_target
+from ._task import TaskDecision, infer_task
+from ._values import label_of_number
+
+__all__ = ["profile", "profile_frame"]
+
+
+def profile(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    target: str | Sequence[str] | None = None,
+    task: Task | str | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+) -> DataProfile:
+    """Read a CSV file (or take a DataFrame) and profile it.
+
+        Args:
+            source: path to a CSV file, or a DataFrame.
+            target: target column(s); detected when omitted.
+            task: a task id that overrides detection (``"ordinal"``, ``Task.REGRESSION``, ...).
+            sample: profile this many randomly drawn rows only.
+            seed: seed of the row sample and of the subsampled statistics.
+
+        Returns:
+            The profile.
+
+        Raises:
+            InputFileError: the file cannot be read as a table.
+            DataError: the data cannot support a recommendation (see ``profile_frame``).
+            UsageError: an unknown target column, or a task impossible for this target.
+
+        Example:
+            >>> import pandas as pd
+            >>> frame = pd.DataFrame({"x": range(8), "y": [1, -1, 1, 1, -1, 1, -1, 1]})
+            >>> p = profile(frame)
+            >>> p.task.value, p.label_encoding.value, p.classes
+            ('binary', 'plus_minus_one', ('-1', '1'))
+    """
+    frame = read_table(source, sample=sample, seed=seed)
+    path_hint = None if isinstance(source, pd.DataFrame) else os.fspath(source)
+    return profile_frame(frame, target=target, task=task, path_hint=path_hint, seed=seed)
+
+
+def profile_frame(
+    frame: pd.DataFrame,
+    *,
+    target: str | Sequence[str] | None = None,
+    task: Task | str | None = None,
+    path_hint: str | None = None,
+    seed: int = 0,
+) -> DataProfile:
+    """Profile a DataFrame already in memory.
+
+        Args:
+            frame: the table; it is not modified.
+            target: target column(s); detected when omitted.
+            task: a task id that overrides detection.
+            path_hint: where the table came from; prefixed to data error messages.
+            seed: seed of the subsampled statistics (residual fit, feature uniques).
+
+        Raises:
+            DataError: no rows; target all missing, constant, ID-like, mixing numbers and strings,
+                or several columns that are neither indicators nor probabilities.
+            UsageError: an unknown target column, or a task impossible for this target.
+
+        Example:
+            >>> import pandas as pd
+            >>> frame = pd.DataFrame({"rating": [1, 2, 3, 4, 5] * 20, "x": range(100)})
+            >>> p = profile_frame(frame, target="rating", task="ordinal")
+            >>> p.task.value, p.classes, p.confidence
+            ('ordinal', ('1', '2', '3', '4', '5'), 1.0)
+    """
+    try:
+        return _profile(frame, target=target, task=task, seed=seed)
+    except DataError as exc:
+        if path_hint is None or type(exc) is not DataError:
+            raise
+        raise DataError(f"{path_hint}: {exc}") from exc
+
+
+def _profile(
+    frame: pd.DataFrame,
+    *,
+    target: str | Sequence[str] | None,
+    task: Task | str | None,
+    seed: int,
+) -> DataProfile:
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+    if len(frame) == 0:
+        raise DataError("the table has no rows")
+    columns, detection, notes = choose_target(frame, target)
+    decision = infer_task(frame, columns, task=task)
+    if task is not None:
+        detection += f"; task {decision.task.value} set by --task"
+    notes.extend(decision.warnings)
+
+    feature_names = [c for c in frame.columns if c not in columns]
+    features, sampled = summarise_features(frame, feature_names, seed=seed)
+    evidence: dict[str, Any] = dict(decision.evidence)
+    if sampled:
+        evidence["feature_n_unique_sampled"] = True
+
+    stats, outliers = _target_stats(decision, frame, features, evidence, seed=seed)
+    imbalance = _imbalance(decision, notes) if decision.task.is_classification else None
+
+    for note in notes:
+        warnings.warn(note, AdvisorWarning, stacklevel=3)
+    return DataProfile(
+        target=tuple(columns),
+        target_detection=detection,
+        task=decision.task,
+        label_encoding=decision.encoding,
+        confidence=round(float(decision.confidence), 3),
+        n_rows=len(frame),
+        n_columns=len(frame.columns),
+        target_stats=stats,
+        outliers=outliers,
+        features=features,
+        classes=decision.classes,
+        imbalance=imbalance,
+        alternatives=tuple(decision.alternatives[:2]),
+        warnings=tuple(notes),
+        evidence=evidence,
+    )
+
+
+def _target_stats(
+    decision: TaskDecision,
+    frame: pd.DataFrame,
+    features: Any,
+    evidence: dict[str, Any],
+    *,
+    seed: int,
+) -> tuple[TargetStats, OutlierStats]:
+    values = decision.values
+    if values.kind not in ("number", "bool"):
+        n_unique = len(decision.classes) if decision.classes else len(values.levels()[0])
+        stats = TargetStats(n=values.n, n_unique=n_unique, n_missing=values.n_missing)
+        return stats, OutlierStats()
+    levels, _ = values.levels()
+    stats = describe_target(values.numbers, n_missing=values.n_missing, n_unique=len(levels))
+    if not decision.task.is_regression:
+        return stats, OutlierStats()
+    numeric = [
+        c.name
+        for c in features.columns
+        if c.kind in (FeatureKind.NUMERIC, FeatureKind.BOOLEAN)
+        and (is_numeric_dtype(frame[c.name].dtype) or is_bool_dtype(frame[c.name].dtype))
+    ]
+    positions = np.flatnonzero(values.keep) if values.n_missing else None
+    outliers, fit = measure_outliers(
+        values.numbers, frame, numeric_columns=numeric, positions=positions, seed=seed
+    )
+    evidence.update(fit)
+    return stats, outliers
+
+
+def _imbalance(decision: TaskDecision, notes: list[str]) -> ImbalanceStats | None:
+    values = decision.values
+    classes = decision.classes or ()
+    if values.kind == "multi":
+        matrix = values.matrix
+        if decision.encoding is LabelEncoding.MULTILABEL_INDICATOR_COLUMNS:
+            positives = dict(zip(classes, matrix.sum(axis=0).astype(int).tolist(), strict=True))
+            return _multilabel(positives, values.n, notes)
+        winners = np.bincount(matrix.argmax(axis=1), minlength=len(classes))
+        return measure_imbalance(dict(zip(classes, winners.tolist(), strict=True)))
+    if values.kind == "multilabel_strings":
+        positives = dict.fromkeys(classes, 0)
+        for text, count in zip(*values.levels(), strict=True):
+            for token in {t.strip() for t in str(text).split("|") if t.strip()}:
+                positives[token] += int(count)
+        return _multilabel(positives, values.n, notes)
+    levels, counts = values.levels()
+    if values.kind == "bool":
+        labels = ["true" if level else "false" for level in levels]
+    elif values.kind == "number":
+        labels = [label_of_number(float(level)) for level in levels]
+    else:
+        labels = [str(level) for level in levels]
+    by_label = dict(zip(labels, counts.tolist(), strict=True))
+    return measure_imbalance({c: int(by_label.get(c, 0)) for c in classes})
+
+
+def _multilabel(positives: dict[str, int], n: int, notes: list[str]) -> ImbalanceStats:
+    never = [name for name, p in positives.items() if p == 0]
+    always = [name for name, p in positives.items() if p == n]
+    if never:
+        notes.append(f"labels never positive: {', '.join(never)}; they cannot be learned")
+    if always:
+        notes.append(f"labels always positive: {', '.join(always)}; they carry no information")
+    return multilabel_imbalance(positives, n)

@@ -1,0 +1,618 @@
+"""Task and label encoding of the target, with a confidence, the runner-up readings, and evidence.
+
+The decision is a short tree of explicit rules rather than one threshold, because the hard cases
+are exactly where single thresholds fail (see the test corpus):
+
+* two distinct values are binary, whatever their type (0/1 integers are not regression);
+* whole numbers with few levels (at most 11, so 0-10 scales fit) are classes; 4-11 evenly
+  spaced levels (1-5 ratings) are *ordinal* with multiclass and regression as alternatives;
+  three levels lean multiclass; few levels starting at 0, right-skewed and peaking in the
+  lowest quarter of the range are small counts;
+* whole numbers with many levels are counts (non-negative) or regression (negatives), unless they
+  look like class codes: consecutive from 0 or 1, every level seen at least 5 times, and flat
+  level frequencies (1001 rows over 51 codes is 51 classes, not a regression);
+* strictly positive right-skewed values (skewness > 1) are ``regression_positive``;
+* several 0/1 columns are one-hot multiclass when every row sums to one, multilabel otherwise;
+  fractional columns summing to one are soft labels (``probability``).
+
+Column names nudge the ambiguous cases (``rating`` → ordinal, ``species`` → multiclass,
+``visits`` → counts) and say so in the evidence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from advisor.errors import DataError, UsageError
+from advisor.records import LabelEncoding, Task, TaskHypothesis
+
+from ._values import TargetValues, natural_key, read_target_values
+
+__all__ = ["TaskDecision", "infer_task"]
+
+#: Most classes a single column may be read as (above this it is not a classification target).
+MAX_CLASSES = 1000
+#: Whole-number targets with at most this many levels are read as classes (covers 0-10 scales).
+FEW_LEVELS = 11
+#: Below this confidence the decision is ambiguous: it warns and names the flag that settles it.
+AMBIGUOUS_BELOW = 0.75
+
+_ORDINAL_WORDS = re.compile(r"rating|score|stars?|grade|level|rank|quality|satisf|severity|likert")
+_CLASS_WORDS = re.compile(r"class|species|type|category|kind|cluster|group|genre|digit")
+_COUNT_WORDS = re.compile(r"count|visits|num|number|^n_|claims|calls|events|occurr|freq|defects")
+_ENC_BY_DTYPE = {True: LabelEncoding.INTEGER_INDEX, False: LabelEncoding.FLOAT_CODED_INTEGER}
+
+
+@dataclasses.dataclass(slots=True)
+class TaskDecision:
+    """What ``infer_task`` decided; internal, turned into a ``DataProfile`` by ``_profile``."""
+
+    task: Task
+    encoding: LabelEncoding
+    confidence: float
+    values: TargetValues
+    classes: tuple[str, ...] | None = None
+    alternatives: list[TaskHypothesis] = dataclasses.field(default_factory=list)
+    evidence: dict[str, Any] = dataclasses.field(default_factory=dict)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+
+def infer_task(
+    frame: pd.DataFrame, target: Sequence[str], *, task: Task | str | None = None
+) -> TaskDecision:
+    """Read the target column(s) and decide task, label encoding, classes and confidence.
+
+    Args:
+        frame: the table.
+        target: the target column name(s).
+        task: a task the user imposed; it wins over detection when the data allow it.
+
+    Returns:
+        The decision with its evidence, warnings (missing rows dropped, ambiguity) and values.
+
+    Raises:
+        DataError: the target is all missing, constant, ID-like, mixes numbers and strings, or
+            is several columns that are neither indicators nor probabilities.
+        UsageError: ``task`` is not a task id, or impossible for this target.
+
+    Example:
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"x": range(6), "y": ["yes", "no", "no", "yes", "no", "no"]})
+        >>> decision = infer_task(frame, ["y"])
+        >>> decision.task.value, decision.encoding.value, decision.classes
+        ('binary', 'boolean', ('no', 'yes'))
+    """
+    forced = _parse_task(task)
+    values = read_target_values(frame, target)
+    decision = _detect(values)
+    if forced is not None and forced is not decision.task:
+        decision = _impose(values, forced, detected=decision)
+    elif forced is not None:
+        decision.confidence = 1.0
+        decision.alternatives = []
+    decision.evidence.setdefault("n", values.n)
+    decision.evidence.setdefault("n_missing", values.n_missing)
+    if values.n_missing:
+        decision.warnings.insert(0, values.missing_warning())
+    if forced is None and decision.confidence < AMBIGUOUS_BELOW and decision.alternatives:
+        best = decision.alternatives[0]
+        decision.warnings.append(
+            f"the target reads as {decision.task.value} ({decision.confidence:.0%} sure) but "
+            f"could be {best.task.value}: {best.evidence}; pass {best.flag} if it is"
+        )
+    return decision
+
+
+def _parse_task(task: Task | str | None) -> Task | None:
+    if task is None or isinstance(task, Task):
+        return task
+    try:
+        return Task(str(task).strip().lower())
+    except ValueError:
+        known = ", ".join(t.value for t in Task)
+        raise UsageError(f"unknown task {task!r}; expected one of {known}; pass --task") from None
+
+
+def _hypothesis(task: Task, encoding: LabelEncoding, confidence: float, why: str) -> TaskHypothesis:
+    return TaskHypothesis(
+        task=task,
+        label_encoding=encoding,
+        confidence=round(confidence, 3),
+        evidence=why,
+        flag=f"--task {task.value}",
+    )
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def _detect(values: TargetValues) -> TaskDecision:
+    if values.kind == "multi":
+        return _detect_columns(values)
+    if values.kind == "bool":
+        return TaskDecision(
+            Task.BINARY,
+            LabelEncoding.BOOLEAN,
+            0.99,
+            values,
+            classes=("false", "true"),
+            evidence={"n_unique": 2, "dtype": "bool"},
+        )
+    if values.kind == "multilabel_strings":
+        return TaskDecision(
+            Task.MULTILABEL,
+            LabelEncoding.STRING,
+            0.9,
+            values,
+            classes=values.label_names(),
+            evidence={"n_labels": len(values.label_names()), "separator": "|"},
+        )
+    if values.kind == "string":
+        return _detect_strings(values)
+    return _detect_numbers(values)
+
+
+def _detect_strings(values: TargetValues) -> TaskDecision:
+    levels, counts = values.levels()
+    k, n = len(levels), values.n
+    evidence: dict[str, Any] = {"n_unique": k, "distinct_ratio": round(k / n, 4), "dtype": "str"}
+    _reject_id_like(values, k, evidence)
+    boolean = values.boolean_order(levels)
+    if boolean is not None:
+        return TaskDecision(
+            Task.BINARY, LabelEncoding.BOOLEAN, 0.99, values, classes=boolean, evidence=evidence
+        )
+    classes = tuple(sorted(levels))
+    if k == 2:
+        return TaskDecision(
+            Task.BINARY, LabelEncoding.STRING, 0.97, values, classes=classes, evidence=evidence
+        )
+    decision = TaskDecision(
+        Task.MULTICLASS, LabelEncoding.STRING, 0.9, values, classes=classes, evidence=evidence
+    )
+    decision.alternatives.append(
+        _hypothesis(
+            Task.ORDINAL,
+            LabelEncoding.STRING,
+            0.1,
+            "string levels have no order unless you say so",
+        )
+    )
+    if k > MAX_CLASSES or (k > 50 and k > 0.5 * n):
+        decision.confidence = 0.4
+        decision.warnings.append(
+            f"target {values.name!r} has {k} distinct strings in {n} rows: free text or an "
+            "identifier rather than classes? pass --target to choose another column"
+        )
+    return decision
+
+
+def _detect_numbers(values: TargetValues) -> TaskDecision:
+    v = values.numbers
+    levels, counts = values.levels()
+    k, n = len(levels), values.n
+    whole = bool(np.all(np.floor(levels) == levels))
+    integer_dtype = values.integer_dtype
+    lo, hi = float(levels[0]), float(levels[-1])
+    evidence: dict[str, Any] = {
+        "n_unique": k,
+        "distinct_ratio": round(k / n, 4),
+        "share_integer": 1.0 if whole else round(float(np.mean(np.floor(v) == v)), 4),
+        "min": lo,
+        "max": hi,
+        "range": hi - lo,
+        "dtype": str(values.dtype),
+    }
+    if k == 2:
+        return _two_values(values, levels, whole, evidence)
+    if whole:
+        return _whole_numbers(values, levels, counts, integer_dtype, evidence)
+    return _continuous(values, levels, evidence)
+
+
+def _two_values(
+    values: TargetValues, levels: np.ndarray, whole: bool, evidence: dict[str, Any]
+) -> TaskDecision:
+    classes = values.class_names(levels)
+    pair = (float(levels[0]), float(levels[1]))
+    if pair == (-1.0, 1.0):
+        return TaskDecision(
+            Task.BINARY,
+            LabelEncoding.PLUS_MINUS_ONE,
+            0.97,
+            values,
+            classes=classes,
+            evidence=evidence,
+        )
+    if whole:
+        encoding = _ENC_BY_DTYPE[values.integer_dtype]
+        confidence = 0.97 if pair == (0.0, 1.0) else 0.9
+        return TaskDecision(
+            Task.BINARY, encoding, confidence, values, classes=classes, evidence=evidence
+        )
+    decision = TaskDecision(
+        Task.BINARY, LabelEncoding.CONTINUOUS, 0.6, values, classes=classes, evidence=evidence
+    )
+    decision.alternatives.append(
+        _hypothesis(
+            Task.REGRESSION,
+            LabelEncoding.CONTINUOUS,
+            0.4,
+            f"the two values {pair[0]:g} and {pair[1]:g} are not whole numbers",
+        )
+    )
+    return decision
+
+
+def _even_steps(levels: np.ndarray) -> tuple[bool, float]:
+    """Whether the levels sit on an evenly spaced scale (1,2,3 / 10,20,30), and its step.
+
+    A scale may miss a few levels nobody chose (0, 2, 3, ..., 10): the levels must be multiples
+    of the smallest step, fill at least 70% of the slots, and need at most ``FEW_LEVELS`` slots.
+    """
+    steps = np.diff(levels)
+    step = float(np.min(steps))
+    if step <= 0:
+        return False, step
+    multiples = steps / step
+    if not np.allclose(multiples, np.round(multiples)):
+        return False, step
+    slots = int(round((levels[-1] - levels[0]) / step)) + 1
+    return bool(slots <= max(FEW_LEVELS, len(levels)) and len(levels) >= 0.7 * slots), step
+
+
+def _whole_numbers(
+    values: TargetValues,
+    levels: np.ndarray,
+    counts: np.ndarray,
+    integer_dtype: bool,
+    evidence: dict[str, Any],
+) -> TaskDecision:
+    k, n = len(levels), values.n
+    _reject_id_like(values, k, evidence)
+    v = values.numbers
+    lo, hi = float(levels[0]), float(levels[-1])
+    encoding = _ENC_BY_DTYPE[integer_dtype]
+    evenly, step = _even_steps(levels)
+    zero_fraction = float(counts[0] / n) if lo == 0 else 0.0
+    skew = _skewness(v)
+    mode = float(levels[int(np.argmax(counts))])
+    hint = _name_hint(values.name)
+    flatness = float(counts.max() / counts.min())
+    evidence.update(
+        evenly_spaced=evenly,
+        step=step,
+        zero_fraction=round(zero_fraction, 4),
+        skewness=round(skew, 4),
+        mode=mode,
+        level_count_ratio=round(flatness, 3),
+        min_level_count=int(counts.min()),
+        name_hint=hint or "none",
+    )
+    classes = values.class_names(levels)
+
+    def decided(task: Task, enc: LabelEncoding, confidence: float, *alts: TaskHypothesis):
+        as_classes = task.is_classification
+        return TaskDecision(
+            task,
+            enc,
+            confidence,
+            values,
+            classes=classes if as_classes else None,
+            alternatives=list(alts),
+            evidence=evidence,
+        )
+
+    if k <= FEW_LEVELS:
+        # counts: start at zero, right-skewed, most mass in the lowest quarter of the range
+        count_like = hint == "count" or (lo == 0 and skew > 0.5 and mode <= 0.25 * (hi - lo))
+        if count_like:
+            return decided(
+                Task.REGRESSION_COUNT,
+                LabelEncoding.CONTINUOUS,
+                0.6,
+                _hypothesis(
+                    Task.ORDINAL,
+                    encoding,
+                    0.3,
+                    f"only {k} levels, but they start at zero, peak at {mode:g} and are "
+                    f"right-skewed ({skew:.2f}), as counts are",
+                ),
+            )
+        if evenly and k >= 4 and hint != "class":
+            confidence = 0.8 if hint == "ordinal" else 0.6
+            return decided(
+                Task.ORDINAL,
+                encoding,
+                confidence,
+                _hypothesis(
+                    Task.MULTICLASS,
+                    encoding,
+                    (1 - confidence) * 0.6,
+                    f"{k} evenly spaced whole levels {lo:g}..{hi:g}: ordered levels "
+                    "such as ratings, or unordered class codes",
+                ),
+                _hypothesis(
+                    Task.REGRESSION,
+                    LabelEncoding.CONTINUOUS,
+                    (1 - confidence) * 0.4,
+                    "a rating scored by RMSE/MAE is often trained as regression",
+                ),
+            )
+        confidence = 0.85 if hint == "class" else 0.65
+        return decided(
+            Task.MULTICLASS,
+            encoding,
+            confidence,
+            _hypothesis(
+                Task.ORDINAL,
+                encoding,
+                1 - confidence,
+                f"{k} whole levels {lo:g}..{hi:g} could be ordered",
+            ),
+        )
+
+    class_codes = (
+        k <= 200
+        and evenly
+        and step == 1.0
+        and lo in (0.0, 1.0)
+        and counts.min() >= 5
+        and flatness <= 5.0
+        and hint != "count"
+    )
+    if class_codes:
+        return decided(
+            Task.MULTICLASS,
+            encoding,
+            0.6,
+            _hypothesis(
+                Task.REGRESSION_COUNT if lo >= 0 else Task.REGRESSION,
+                LabelEncoding.CONTINUOUS,
+                0.4,
+                f"{k} consecutive codes {lo:g}..{hi:g} with flat frequencies (max/min "
+                f"count {flatness:.1f}) look like class ids, but could be counts",
+            ),
+        )
+    median = float(np.median(v))
+    if lo < 0:
+        return decided(Task.REGRESSION, LabelEncoding.CONTINUOUS, 0.85)
+    if lo == 0 or median <= 1000 or hint == "count":
+        evidence["dispersion"] = round(_dispersion(v), 4)
+        return decided(
+            Task.REGRESSION_COUNT,
+            LabelEncoding.CONTINUOUS,
+            0.85,
+            _hypothesis(
+                Task.REGRESSION,
+                LabelEncoding.CONTINUOUS,
+                0.15,
+                f"{k} non-negative whole values {lo:g}..{hi:g}",
+            ),
+        )
+    if skew > 1:
+        return decided(
+            Task.REGRESSION_POSITIVE,
+            LabelEncoding.CONTINUOUS,
+            0.8,
+            _hypothesis(
+                Task.REGRESSION_COUNT,
+                LabelEncoding.CONTINUOUS,
+                0.2,
+                f"whole values {lo:g}..{hi:g} (median {median:g}) could be counts",
+            ),
+        )
+    return decided(Task.REGRESSION, LabelEncoding.CONTINUOUS, 0.8)
+
+
+def _continuous(values: TargetValues, levels: np.ndarray, evidence: dict[str, Any]) -> TaskDecision:
+    v = values.numbers
+    k, n = len(levels), values.n
+    lo, hi = float(levels[0]), float(levels[-1])
+    skew = _skewness(v)
+    evidence.update(skewness=round(skew, 4), in_unit_interval=bool(lo >= 0 and hi <= 1))
+    if lo >= 0 and hi <= 1:
+        decision = TaskDecision(
+            Task.REGRESSION, LabelEncoding.CONTINUOUS, 0.85, values, evidence=evidence
+        )
+    elif lo > 0 and skew > 1:
+        decision = TaskDecision(
+            Task.REGRESSION_POSITIVE, LabelEncoding.CONTINUOUS, 0.85, values, evidence=evidence
+        )
+        decision.alternatives.append(
+            _hypothesis(
+                Task.REGRESSION,
+                LabelEncoding.CONTINUOUS,
+                0.15,
+                f"positive but only moderately skewed ({skew:.2f})",
+            )
+        )
+    else:
+        decision = TaskDecision(
+            Task.REGRESSION, LabelEncoding.CONTINUOUS, 0.9, values, evidence=evidence
+        )
+    evenly, step = _even_steps(levels)
+    if k <= FEW_LEVELS and n >= 50:
+        decision.confidence = 0.6
+        evidence.update(evenly_spaced=evenly, step=step)
+        decision.alternatives.insert(
+            0,
+            _hypothesis(
+                Task.ORDINAL if evenly else Task.MULTICLASS,
+                LabelEncoding.CONTINUOUS,
+                0.4,
+                f"only {k} distinct values in {n} rows ({', '.join(f'{x:g}' for x in levels[:6])}"
+                f"{', ...' if k > 6 else ''})",
+            ),
+        )
+    return decision
+
+
+def _detect_columns(values: TargetValues) -> TaskDecision:
+    matrix = values.matrix
+    names = tuple(values.columns)
+    sums = matrix.sum(axis=1)
+    binary = bool(np.all((matrix == 0) | (matrix == 1)))
+    evidence: dict[str, Any] = {
+        "n_columns": len(names),
+        "all_zero_one": binary,
+        "row_sum_min": float(sums.min()),
+        "row_sum_max": float(sums.max()),
+    }
+    if binary and np.all(sums == 1):
+        return TaskDecision(
+            Task.MULTICLASS,
+            LabelEncoding.ONE_HOT_COLUMNS,
+            0.97,
+            values,
+            classes=names,
+            evidence=evidence,
+        )
+    if binary:
+        evidence["mean_labels_per_row"] = round(float(sums.mean()), 4)
+        return TaskDecision(
+            Task.MULTILABEL,
+            LabelEncoding.MULTILABEL_INDICATOR_COLUMNS,
+            0.95,
+            values,
+            classes=names,
+            evidence=evidence,
+        )
+    in_unit = bool(np.all((matrix >= 0) & (matrix <= 1)))
+    if in_unit and np.allclose(sums, 1.0, atol=1e-3):
+        return TaskDecision(
+            Task.MULTICLASS,
+            LabelEncoding.PROBABILITY,
+            0.93,
+            values,
+            classes=names,
+            evidence=evidence,
+        )
+    listed = ", ".join(repr(c) for c in names)
+    raise DataError(
+        f"target columns {listed} are neither 0/1 indicators nor probabilities summing to one "
+        f"(row sums {sums.min():g}..{sums.max():g}); multi-output regression is not supported; "
+        "pass a single --target"
+    )
+
+
+# --------------------------------------------------------------------------- imposed task
+
+
+def _impose(values: TargetValues, task: Task, *, detected: TaskDecision) -> TaskDecision:
+    """Honour ``--task`` when the data allow it; the detected reading becomes the alternative."""
+    evidence = dict(detected.evidence, detected_task=detected.task.value)
+    why = f"detected as {detected.task.value} ({detected.encoding.value})"
+    alternative = _hypothesis(detected.task, detected.encoding, detected.confidence, why)
+
+    def imposed(encoding: LabelEncoding, classes: tuple[str, ...] | None) -> TaskDecision:
+        return TaskDecision(
+            task,
+            encoding,
+            1.0,
+            values,
+            classes=classes,
+            alternatives=[alternative],
+            evidence=evidence,
+            warnings=list(detected.warnings),
+        )
+
+    def impossible(reason: str) -> UsageError:
+        return UsageError(f"--task {task.value} is impossible for target {values.name!r}: {reason}")
+
+    if values.kind == "multi":
+        if task is Task.MULTILABEL and detected.encoding is LabelEncoding.ONE_HOT_COLUMNS:
+            return imposed(LabelEncoding.MULTILABEL_INDICATOR_COLUMNS, detected.classes)
+        raise impossible(f"its columns read as {detected.task.value} ({detected.encoding.value})")
+    if values.kind == "multilabel_strings":
+        raise impossible("it holds 'a|b|c' label sets, which only multilabel can use")
+    if task is Task.MULTILABEL:
+        raise impossible("multilabel needs several 0/1 columns or 'a|b|c' strings")
+
+    levels, _ = values.levels()
+    k = len(levels)
+    if task.is_regression:
+        if values.kind != "number":
+            raise impossible("it holds strings or booleans, not numbers")
+        lo = float(levels[0])
+        if task is Task.REGRESSION_COUNT and lo < 0:
+            raise impossible(f"counts cannot be negative (minimum {lo:g})")
+        if task is Task.REGRESSION_POSITIVE and lo <= 0:
+            raise impossible(f"values must be strictly positive (minimum {lo:g})")
+        return imposed(LabelEncoding.CONTINUOUS, None)
+
+    if task is Task.BINARY and k != 2:
+        raise impossible(f"binary needs exactly 2 classes, found {k}")
+    if k > MAX_CLASSES:
+        raise impossible(f"{k} distinct values are too many classes (at most {MAX_CLASSES})")
+    if detected.task.is_classification and detected.classes is not None:
+        classes = detected.classes
+        encoding = detected.encoding
+    elif values.kind == "number":
+        classes = values.class_names(levels)
+        whole = bool(np.all(np.floor(levels) == levels))
+        encoding = _ENC_BY_DTYPE[values.integer_dtype] if whole else LabelEncoding.CONTINUOUS
+    else:
+        classes = tuple(sorted((str(x) for x in levels), key=natural_key))
+        encoding = LabelEncoding.STRING
+    if task is Task.ORDINAL and values.kind == "string":
+        classes = tuple(sorted(classes, key=natural_key))
+    return imposed(encoding, classes)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _reject_id_like(values: TargetValues, k: int, evidence: dict[str, Any]) -> None:
+    """Unique-per-row strings, or unique whole numbers forming a sequence, are identifiers.
+
+    Unique whole numbers spread over a wide range (prices in whole dollars) are not.
+    """
+    n = values.n
+    if k != n or n < 20:
+        return
+    if values.kind == "number":
+        v = values.numbers
+        span = float(v.max() - v.min()) + 1
+        monotone = bool(np.all(np.diff(v) > 0) or np.all(np.diff(v) < 0))
+        if span > 2 * n and not monotone:
+            return
+    raise DataError(
+        f"target {values.name!r} is ID-like: all {n} values are distinct"
+        f"{' whole numbers in a sequence' if values.kind == 'number' else ''}; "
+        "an identifier cannot be learned; pass --target with the real target column"
+    )
+
+
+def _name_hint(name: str) -> str | None:
+    lowered = name.lower()
+    if _COUNT_WORDS.search(lowered):
+        return "count"
+    if _ORDINAL_WORDS.search(lowered):
+        return "ordinal"
+    if _CLASS_WORDS.search(lowered):
+        return "class"
+    return None
+
+
+def _skewness(v: np.ndarray) -> float:
+    if v.size < 3:
+        return 0.0
+    centred = v - v.mean()
+    m2 = float(np.mean(centred**2))
+    if m2 == 0:
+        return 0.0
+    m3 = float(np.mean(centred**3))
+    return m3 / m2**1.5
+
+
+def _dispersion(v: np.ndarray) -> float:
+    mean = float(v.mean())
+    return float(v.var(ddof=1)) / mean if mean > 0 and v.size > 1 else math.nan

@@ -1,0 +1,218 @@
+"""The command line end to end: exit codes, one-line errors, the SPEC's JSON, the examples."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.cli import main
+from advisor.records import LossId, MetricId
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SPEC_KEYS = {"schema_version", "input", "profile", "shortlist", "search", "recommendation"}
+PROFILE_KEYS = {"task", "label_encoding", "target_stats", "outliers", "features", "warnings",
+                "evidence"}
+TINY = ["--budget", "8", "--trials", "4", "--seed", "1"]
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_help_and_version(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    for command in ("recommend", "profile", "explain", "losses", "rules", "worker"):
+        assert command in out
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and "lossadvisor" in out
+
+
+def test_losses_lists_every_spec_loss(capsys):
+    code, out, _ = run(capsys, "losses", "--json")
+    assert code == 0
+    assert {entry["id"] for entry in json.loads(out)} == {loss.value for loss in LossId}
+
+
+def test_rules_lists_bundled_rules(capsys):
+    code, out, _ = run(capsys, "rules", "--json")
+    assert code == 0
+    rules = json.loads(out)
+    assert len(rules) >= 12
+    assert len({rule["factor"] for rule in rules}) == 12
+
+
+def test_profile_json_is_the_profile_object(capsys):
+    code, out, _ = run(capsys, "profile", EXAMPLES / "wine.csv", "--json")
+    assert code == 0
+    profile = json.loads(out)
+    assert PROFILE_KEYS <= set(profile)
+    assert profile["task"] == "multiclass"
+    assert profile["label_encoding"] == "string"
+    assert profile["classes"] == ["cultivar_0", "cultivar_1", "cultivar_2"]
+
+
+def test_explain_prints_trace_without_training(capsys):
+    code, out, _ = run(capsys, "explain", EXAMPLES / "breast_cancer.csv", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["profile"]["task"] == "binary"
+    assert any(firing["fired"] for firing in data["trace"])
+    assert any(not firing["fired"] for firing in data["trace"])
+    assert data["shortlist"][0]["reasons"]
+
+
+def test_no_search_gives_rules_only_recommendation(capsys):
+    code, out, _ = run(capsys, "recommend", EXAMPLES / "breast_cancer.csv", "--no-search",
+                       "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) >= SPEC_KEYS
+    assert data["search"] is None
+    assert data["recommendation"]["loss"] in {c["loss"] for c in data["shortlist"]}
+    assert data["recommendation"]["confidence_label"] == "prior only"
+    compile(data["recommendation"]["pytorch"], "<snippet>", "exec")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("example", "task"),
+    [("diabetes.csv", None), ("breast_cancer.csv", "binary"), ("wine.csv", "multiclass")],
+)
+def test_recommend_json_on_each_example(capsys, example, task):
+    code, out, err = run(capsys, "recommend", EXAMPLES / example, "--json", *TINY)
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data) >= SPEC_KEYS
+    assert data["schema_version"] == 1
+    if task:
+        assert data["profile"]["task"] == task
+    assert data["input"]["rows"] > 100
+    rec = data["recommendation"]
+    assert rec["loss"] in {loss.value for loss in LossId}
+    assert rec["metric"] in {metric.value for metric in MetricId}
+    assert 0.0 <= rec["confidence"] <= 1.0
+    search = data["search"]
+    assert {"metric", "direction", "budget_s", "elapsed_s", "trials", "storage",
+            "results"} <= set(search)
+    confirmed = {row["loss"] for row in search["results"]}
+    assert confirmed == {candidate["loss"] for candidate in data["shortlist"]}
+    for row in search["results"]:
+        assert {"loss", "params", "mean", "std", "n"} <= set(row)
+        assert row["n"] >= 2
+    namespace: dict = {}
+    exec(rec["pytorch"], namespace)
+    assert callable(namespace["loss_fn"])
+
+
+@pytest.mark.slow
+def test_recommend_terminal_report_and_html(capsys, tmp_path):
+    report = tmp_path / "report.html"
+    code, out, err = run(capsys, "recommend", EXAMPLES / "wine.csv", "--report", report, *TINY)
+    assert code == 0, err
+    assert "recommendation" in out and "shortlist" in out
+    page = report.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "Rule trace" in page
+
+
+BAD_INPUTS = {
+    "missing file": (None, [], "no such file"),
+    "empty file": ("", [], "empty"),
+    "header only": ("a,b,y\n", [], "no data rows"),
+    "constant target": ("a,y\n1,5\n2,5\n3,5\n4,5\n", [], "constant"),
+    "binary garbage": (bytes(range(256)) * 8, [], "binary"),
+    "ragged rows": ("a,b,y\n1,2,3\n4,5\n6,7,8\n", [], "line 3"),
+    "missing target column": ("a,y\n1,2\n3,4\n5,6\n", ["--target", "price"], "'price' not found"),
+    "unknown objective": ("a,y\n1,2\n3,4\n5,7\n", ["--objective", "fast"], "unknown objective"),
+    "unknown metric": ("a,y\n1,2\n3,4\n5,7\n", ["--metric", "f2"], "unknown metric"),
+    "bad budget": ("a,y\n1,2\n3,4\n5,7\n", ["--budget", "0"], "--budget"),
+    "missing rule file": ("a,y\n1,2\n3,4\n5,7\n", ["--rules", "nope.yaml"], "rule file not found"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_exits_2_with_one_line(capsys, tmp_path, case):
+    content, extra, expected = BAD_INPUTS[case]
+    path = tmp_path / "data.csv"
+    if content is not None:
+        write(tmp_path, "data.csv", content)
+    code, out, err = run(capsys, "recommend", path, "--no-search", *extra)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("lossadvisor: error:")
+    assert expected in lines[0]
+    assert "Traceback" not in err
+
+
+def test_bad_rule_file_lists_every_problem(capsys, tmp_path):
+    rules = write(tmp_path, "team.yaml", (
+        "version: 1\nrules:\n"
+        "  - {id: a, factor: margin, effect: exclude, losses: [hubber], why: x}\n"
+        "  - {id: b, factor: outlier, effect: raise, losses: {mae: 1}, why: y,\n"
+        "     when: [{field: outliers.rat, op: gt, value: 0.1}]}\n"
+    ))
+    code, _, err = run(capsys, "rules", "--rules", rules)
+    assert code == 2
+    assert "team.yaml:a:losses: unknown loss id 'hubber'; did you mean 'huber'?" in err
+    assert "team.yaml:b:factor" in err
+    assert "did you mean 'outliers.rate'?" in err
+
+
+def test_bad_input_never_touches_an_existing_report(capsys, tmp_path):
+    report = write(tmp_path, "report.html", "keep me")
+    data = write(tmp_path, "data.csv", "a,y\n1,5\n2,5\n")
+    code, _, _ = run(capsys, "recommend", data, "--report", report, "--no-search")
+    assert code == 2
+    assert report.read_text() == "keep me"
+
+
+def test_report_into_missing_folder_fails_before_work(capsys, tmp_path):
+    code, _, err = run(capsys, "recommend", EXAMPLES / "wine.csv", "--no-search", "--report",
+                       tmp_path / "nowhere" / "r.html")
+    assert code == 2 and "does not exist" in err
+
+
+def test_metric_must_suit_the_task(capsys):
+    code, _, err = run(capsys, "recommend", EXAMPLES / "wine.csv", "--metric", "rmse",
+                       "--no-search")
+    assert code == 2 and "does not apply to task 'multiclass'" in err
+
+
+def test_user_rule_file_changes_the_shortlist(capsys):
+    code, out, _ = run(capsys, "explain", EXAMPLES / "wine.csv", "--json")
+    assert code == 0
+    before = [c["loss"] for c in json.loads(out)["shortlist"]]
+    assert "multi_margin" in before
+    code, out, _ = run(capsys, "explain", EXAMPLES / "wine.csv", "--json", "--rules",
+                       EXAMPLES / "team_rules.yaml")
+    assert code == 0
+    after = [c["loss"] for c in json.loads(out)["shortlist"]]
+    assert "multi_margin" not in after
+    assert "multi_margin" in {c["loss"] for c in json.loads(out)["excluded"]}
+
+
+def test_console_script_exit_code_in_a_real_process(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "advisor", "recommend", str(tmp_path / "absent.csv")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "Traceback" not in result.stderr
