@@ -7,6 +7,7 @@ Each stage stays callable alone (``advisor.profile``, ``advisor.shortlist``,
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 
 import pandas as pd
@@ -34,6 +35,8 @@ from advisor.training._model import ModelFactory
 __all__ = ["recommend", "recommendation_from"]
 
 _PARAM_DIGITS = 4
+REPORT_RESERVE_S = 0.5  # building the recommendation and printing it
+MIN_SEARCH_S = 1.0
 
 
 def _rounded(params: dict) -> dict:
@@ -119,12 +122,17 @@ def recommend(
     factory: ModelFactory | None = None,
     sample: int | None = None,
     progress: Callable[[SearchProgress], None] | None = None,
+    started_at: float | None = None,
 ) -> Advice:
     """Recommend a loss for a table: profile it, shortlist by rules, confirm by short runs.
+
+    ``budget_s`` bounds the whole job: the search gets what reading and profiling left of it
+    (``started_at``, a ``time.monotonic()`` instant, lets a caller count its own start-up).
 
     Returns:
         An ``Advice`` whose ``to_dict()`` is the SPEC's JSON document.
     """
+    started = time.monotonic() if started_at is None else started_at
     path = None if isinstance(source, pd.DataFrame) else os.fspath(source)
     frame = read_table(source, sample=sample, seed=seed)
     profile = profile_frame(frame, target=target, task=task, path_hint=path)
@@ -136,8 +144,10 @@ def recommend(
         )
     result = decision = None
     if search:
+        # the budget covers the whole job: reading and profiling already spent part of it
+        spent = time.monotonic() - started + REPORT_RESERVE_S
         result, decision = confirm(
-            frame, profile, listed, budget_s=budget_s, trials=trials, seed=seed,
+            frame, profile, listed, budget_s=max(MIN_SEARCH_S, budget_s - spent), trials=trials, seed=seed,
             storage=storage, study_name=study_name, resume=resume, device=device,
             factory=factory, progress=progress, source=path, rule_files=[str(r) for r in rules],
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
 import warnings
 from collections.abc import Sequence
@@ -101,6 +102,7 @@ def recommend(data: str, target: str | None, task: str | None, metric: str | Non
             rules=rule_files, search=not no_search, budget_s=budget, trials=trials, seed=seed,
             storage=storage, study_name=study_name, resume=resume, device=device,
             sample=sample, progress=progress,
+            started_at=(click.get_current_context().obj or {}).get("started"),
         )
     if report:
         write_html(advice, report)
@@ -291,7 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:
         pass
     try:
-        cli.main(args=args, prog_name="lossadvisor", standalone_mode=False)
+        # the budget counts from here, so the heavy imports inside commands are part of it
+        cli.main(args=args, prog_name="lossadvisor", standalone_mode=False,
+                 obj={"started": time.monotonic()})
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:

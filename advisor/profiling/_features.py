@@ -8,7 +8,7 @@ mean length >= 30 characters over >= 4 words), ``categorical`` (other strings), 
 Cost on big tables: per column only vectorised passes (missing mask, min/max). Whether a float
 column is whole-valued is first checked on its first 1,000 values, so typical continuous
 columns exit early. ``n_unique`` is exact, except for non-integer numeric columns of tables over
-200,000 rows, where it is counted on a seeded 200,000-row sample (a lower bound; the profile's
+100,000 rows, where it is counted on a seeded 100,000-row sample (a lower bound; the profile's
 evidence says so with ``feature_n_unique_sampled``).
 """
 
@@ -26,7 +26,7 @@ __all__ = ["HIGH_CARDINALITY", "summarise_features"]
 
 #: Categorical columns with more levels than this are flagged as high-cardinality.
 HIGH_CARDINALITY = 50
-EXACT_UNIQUE_ROWS = 200_000
+EXACT_UNIQUE_ROWS = 100_000
 _TEXT_MIN_CHARS = 30
 _TEXT_MIN_WORDS = 4
 _ID_MIN_ROWS = 20

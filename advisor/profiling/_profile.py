@@ -47,27 +47,27 @@ def profile(
 ) -> DataProfile:
     """Read a CSV file (or take a DataFrame) and profile it.
 
-        Args:
-            source: path to a CSV file, or a DataFrame.
-            target: target column(s); detected when omitted.
-            task: a task id that overrides detection (``"ordinal"``, ``Task.REGRESSION``, ...).
-            sample: profile this many randomly drawn rows only.
-            seed: seed of the row sample and of the subsampled statistics.
+    Args:
+        source: path to a CSV file, or a DataFrame.
+        target: target column(s); detected when omitted.
+        task: a task id that overrides detection (``"ordinal"``, ``Task.REGRESSION``, ...).
+        sample: profile this many randomly drawn rows only.
+        seed: seed of the row sample and of the subsampled statistics.
 
-        Returns:
-            The profile.
+    Returns:
+        The profile.
 
-        Raises:
-            InputFileError: the file cannot be read as a table.
-            DataError: the data cannot support a recommendation (see ``profile_frame``).
-            UsageError: an unknown target column, or a task impossible for this target.
+    Raises:
+        InputFileError: the file cannot be read as a table.
+        DataError: the data cannot support a recommendation (see ``profile_frame``).
+        UsageError: an unknown target column, or a task impossible for this target.
 
-        Example:
-            >>> import pandas as pd
-            >>> frame = pd.DataFrame({"x": range(8), "y": [1, -1, 1, 1, -1, 1, -1, 1]})
-            >>> p = profile(frame)
-            >>> p.task.value, p.label_encoding.value, p.classes
-            ('binary', 'plus_minus_one', ('-1', '1'))
+    Example:
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"x": range(8), "y": [1, -1, 1, 1, -1, 1, -1, 1]})
+        >>> p = profile(frame)
+        >>> p.task.value, p.label_encoding.value, p.classes
+        ('binary', 'plus_minus_one', ('-1', '1'))
     """
     frame = read_table(source, sample=sample, seed=seed)
     path_hint = None if isinstance(source, pd.DataFrame) else os.fspath(source)
@@ -84,24 +84,24 @@ def profile_frame(
 ) -> DataProfile:
     """Profile a DataFrame already in memory.
 
-        Args:
-            frame: the table; it is not modified.
-            target: target column(s); detected when omitted.
-            task: a task id that overrides detection.
-            path_hint: where the table came from; prefixed to data error messages.
-            seed: seed of the subsampled statistics (residual fit, feature uniques).
+    Args:
+        frame: the table; it is not modified.
+        target: target column(s); detected when omitted.
+        task: a task id that overrides detection.
+        path_hint: where the table came from; prefixed to data error messages.
+        seed: seed of the subsampled statistics (residual fit, feature uniques).
 
-        Raises:
-            DataError: no rows; target all missing, constant, ID-like, mixing numbers and strings,
-                or several columns that are neither indicators nor probabilities.
-            UsageError: an unknown target column, or a task impossible for this target.
+    Raises:
+        DataError: no rows; target all missing, constant, ID-like, mixing numbers and strings,
+            or several columns that are neither indicators nor probabilities.
+        UsageError: an unknown target column, or a task impossible for this target.
 
-        Example:
-            >>> import pandas as pd
-            >>> frame = pd.DataFrame({"rating": [1, 2, 3, 4, 5] * 20, "x": range(100)})
-            >>> p = profile_frame(frame, target="rating", task="ordinal")
-            >>> p.task.value, p.classes, p.confidence
-            ('ordinal', ('1', '2', '3', '4', '5'), 1.0)
+    Example:
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"rating": [1, 2, 3, 4, 5] * 20, "x": range(100)})
+        >>> p = profile_frame(frame, target="rating", task="ordinal")
+        >>> p.task.value, p.classes, p.confidence
+        ('ordinal', ('1', '2', '3', '4', '5'), 1.0)
     """
     try:
         return _profile(frame, target=target, task=task, seed=seed)
@@ -172,7 +172,10 @@ def _target_stats(
         stats = TargetStats(n=values.n, n_unique=n_unique, n_missing=values.n_missing)
         return stats, OutlierStats()
     levels, _ = values.levels()
-    stats = describe_target(values.numbers, n_missing=values.n_missing, n_unique=len(levels))
+    ordered = values.sorted_numbers()
+    stats = describe_target(
+        ordered, n_missing=values.n_missing, n_unique=len(levels), presorted=True
+    )
     if not decision.task.is_regression:
         return stats, OutlierStats()
     numeric = [
@@ -183,7 +186,13 @@ def _target_stats(
     ]
     positions = np.flatnonzero(values.keep) if values.n_missing else None
     outliers, fit = measure_outliers(
-        values.numbers, frame, numeric_columns=numeric, positions=positions, seed=seed
+        values.numbers,
+        frame,
+        numeric_columns=numeric,
+        positions=positions,
+        sorted_y=ordered,
+        mad=stats.mad,
+        seed=seed,
     )
     evidence.update(fit)
     return stats, outliers

@@ -27,11 +27,17 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
+from threadpoolctl import threadpool_limits
 
 from advisor.records import OutlierStats, TargetStats
 
-__all__ = ["MODIFIED_Z_CUTOFF", "describe_target", "measure_outliers", "modified_z"]
+__all__ = [
+    "MODIFIED_Z_CUTOFF",
+    "describe_target",
+    "measure_outliers",
+    "modified_z",
+    "sorted_quantile",
+]
 
 MODIFIED_Z_CUTOFF = 3.5
 IQR_FENCE = 3.0
@@ -43,13 +49,24 @@ _HUBER_C = 1.345
 
 
 def describe_target(
-    y: np.ndarray, *, n_missing: int = 0, n_unique: int | None = None
+    y: np.ndarray,
+    *,
+    n_missing: int = 0,
+    n_unique: int | None = None,
+    presorted: bool = False,
 ) -> TargetStats:
     """Summary statistics of a numeric target (missing values already removed).
 
-    Skewness and kurtosis are scipy's bias-corrected sample estimates (kurtosis is excess, 0
-    for a normal). ``dispersion`` is variance / mean, for non-negative targets with a positive
-    mean (1 for Poisson counts, > 1 over-dispersed).
+    Skewness and kurtosis are the bias-corrected sample estimates (the formulas of
+    ``scipy.stats.skew/kurtosis(bias=False)``; kurtosis is excess, 0 for a normal), computed
+    from one set of central moments. ``dispersion`` is variance / mean, for non-negative
+    targets with a positive mean (1 for Poisson counts, > 1 over-dispersed).
+
+    Args:
+        y: the values.
+        n_missing: how many were dropped as missing (reported only).
+        n_unique: the number of distinct values, when already known.
+        presorted: ``y`` is already in ascending order (saves a sort on big targets).
 
     Example:
         >>> import numpy as np
@@ -58,35 +75,60 @@ def describe_target(
         (1.5, 0.16666666666666666, True, True)
     """
     y = np.asarray(y, dtype=np.float64)
-    n = int(y.size)
-    lo, hi = float(y.min()), float(y.max())
-    median = float(np.median(y))
-    q1, q3 = (float(q) for q in np.quantile(y, [0.25, 0.75]))
-    mean = float(y.mean())
-    std = float(y.std(ddof=1)) if n > 1 else 0.0
-    varies = n > 3 and std > 0
+    ordered = y if presorted else np.sort(y)
+    n = int(ordered.size)
+    lo, hi = float(ordered[0]), float(ordered[-1])
+    median, q1, q3 = (sorted_quantile(ordered, q) for q in (0.5, 0.25, 0.75))
+    mean = float(ordered.mean())
+    centred = ordered - mean
+    squares = centred * centred
+    m2 = float(squares.mean())
+    std = math.sqrt(m2 * n / (n - 1)) if n > 1 else 0.0
+    skewness = kurtosis = None
+    if n > 3 and m2 > 0:
+        m3 = float(np.dot(squares, centred)) / n
+        m4 = float(np.dot(squares, squares)) / n
+        skewness = math.sqrt(n * (n - 1)) / (n - 2) * m3 / m2**1.5
+        kurtosis = (n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * (m4 / m2**2 - 3) + 6)
+    if n_unique is None:
+        n_unique = int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1
     non_negative = lo >= 0
     return TargetStats(
         n=n,
-        n_unique=int(np.unique(y).size) if n_unique is None else int(n_unique),
+        n_unique=int(n_unique),
         n_missing=int(n_missing),
         mean=mean,
         std=std,
         min=lo,
         max=hi,
         median=median,
-        mad=float(np.median(np.abs(y - median))),
+        mad=float(np.median(np.abs(centred + (mean - median)))),
         iqr=q3 - q1,
-        skewness=float(scipy_stats.skew(y, bias=False)) if varies else None,
-        kurtosis=float(scipy_stats.kurtosis(y, bias=False)) if varies else None,
-        tail_index=hill_tail_index(y, median=median),
-        zero_fraction=float(np.count_nonzero(y == 0) / n),
+        skewness=skewness,
+        kurtosis=kurtosis,
+        tail_index=hill_tail_index(ordered, median=median),
+        zero_fraction=float(np.count_nonzero(ordered == 0) / n),
         dispersion=float(std**2 / mean) if non_negative and mean > 0 and n > 1 else None,
-        is_integer=bool(np.all(np.floor(y) == y)),
+        is_integer=bool(np.all(np.floor(ordered) == ordered)),
         is_positive=lo > 0,
         is_non_negative=non_negative,
         in_unit_interval=bool(non_negative and hi <= 1),
     )
+
+
+def sorted_quantile(ordered: np.ndarray, q: float) -> float:
+    """Quantile of an ascending array, interpolated linearly like ``np.quantile``'s default.
+
+    Example:
+        >>> import numpy as np
+        >>> bool(sorted_quantile(np.array([1.0, 2, 3, 4]), 0.25) == np.quantile([1, 2, 3, 4], 0.25))
+        True
+    """
+    position = q * (ordered.size - 1)
+    below = int(math.floor(position))
+    above = min(below + 1, ordered.size - 1)
+    low, high = float(ordered[below]), float(ordered[above])
+    return low + (high - low) * (position - below)
 
 
 def hill_tail_index(y: np.ndarray, *, median: float | None = None) -> float | None:
@@ -113,7 +155,9 @@ def hill_tail_index(y: np.ndarray, *, median: float | None = None) -> float | No
     return 1.0 / mean_log_excess if mean_log_excess > 0 else None
 
 
-def modified_z(values: np.ndarray) -> np.ndarray:
+def modified_z(
+    values: np.ndarray, *, median: float | None = None, mad: float | None = None
+) -> np.ndarray:
     """``0.6745 |x - median| / MAD``, with the mean-absolute-deviation fallback when MAD is 0.
 
     Example:
@@ -121,9 +165,9 @@ def modified_z(values: np.ndarray) -> np.ndarray:
         >>> modified_z(np.array([1.0, 2, 3, 4, 100])).round(2).tolist()
         [1.35, 0.67, 0.0, 0.67, 65.43]
     """
-    median = np.median(values)
+    median = float(np.median(values)) if median is None else median
     deviations = np.abs(values - median)
-    mad = float(np.median(deviations))
+    mad = float(np.median(deviations)) if mad is None else mad
     if mad > 0:
         return 0.6745 * deviations / mad
     mean_ad = float(deviations.mean())
@@ -138,6 +182,8 @@ def measure_outliers(
     *,
     numeric_columns: Sequence[str] = (),
     positions: np.ndarray | None = None,
+    sorted_y: np.ndarray | None = None,
+    mad: float | None = None,
     seed: int = 0,
 ) -> tuple[OutlierStats, dict[str, float | int]]:
     """Outlier rates of a numeric target; also returns the evidence of the residual fit.
@@ -147,6 +193,8 @@ def measure_outliers(
         features: the table holding the features.
         numeric_columns: which feature columns to fit on (numeric or boolean).
         positions: the row position in ``features`` of each value of ``y`` (default: the same).
+        sorted_y: ``y`` in ascending order, when already at hand (saves a sort).
+        mad: the median absolute deviation of ``y``, when already at hand.
         seed: seed of the row subsample of the residual fit.
 
     Example:
@@ -157,11 +205,13 @@ def measure_outliers(
         (0.012, True)
     """
     y = np.asarray(y, dtype=np.float64)
-    mad_rate = float(np.mean(modified_z(y) > MODIFIED_Z_CUTOFF))
-    q1, q3 = np.quantile(y, [0.25, 0.75])
-    iqr = float(q3 - q1)
+    ordered = np.sort(y) if sorted_y is None else sorted_y
+    median = sorted_quantile(ordered, 0.5)
+    mad_rate = float(np.mean(modified_z(ordered, median=median, mad=mad) > MODIFIED_Z_CUTOFF))
+    q1, q3 = sorted_quantile(ordered, 0.25), sorted_quantile(ordered, 0.75)
+    iqr = q3 - q1
     if iqr > 0:
-        outside = (y < q1 - IQR_FENCE * iqr) | (y > q3 + IQR_FENCE * iqr)
+        outside = (ordered < q1 - IQR_FENCE * iqr) | (ordered > q3 + IQR_FENCE * iqr)
         iqr_rate = float(np.mean(outside))
     else:
         iqr_rate = 0.0
@@ -190,15 +240,22 @@ def _residual_rate(
     if y.size > RESIDUAL_ROWS:
         rows = np.sort(rng.choice(y.size, RESIDUAL_ROWS, replace=False))
     target = y[rows]
-    block = features.iloc[rows if positions is None else positions[rows]]
-    x = (
-        np.column_stack([block[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in columns])
-        if columns
-        else np.empty((rows.size, 0))
-    )
-    medians = np.nanmedian(np.where(np.isfinite(x), x, np.nan), axis=0)
-    x = np.where(np.isfinite(x), x, medians)
-    x = x[:, np.isfinite(medians)]
+    frame_rows = rows if positions is None else positions[rows]
+    # gather the sampled rows column by column: never copies the whole table
+    x = np.empty((rows.size, len(columns)), dtype=np.float64, order="F")
+    for j, name in enumerate(columns):
+        column = features[name]
+        raw = column.to_numpy()
+        if raw.dtype.kind in "fiub":
+            x[:, j] = raw[frame_rows]
+        else:
+            x[:, j] = column.iloc[frame_rows].to_numpy(dtype=np.float64, na_value=np.nan)
+    holes = ~np.isfinite(x)
+    if holes.any():
+        for j in np.flatnonzero(holes.any(axis=0)):
+            known = x[~holes[:, j], j]
+            x[holes[:, j], j] = np.median(known) if known.size else np.nan
+        x = x[:, np.isfinite(x).all(axis=0)]
     scale = x.std(axis=0)
     x = (x[:, scale > 0] - x[:, scale > 0].mean(axis=0)) / scale[scale > 0]
     t_scale = float(target.std())
@@ -210,7 +267,9 @@ def _residual_rate(
         x = x[:, np.argsort(correlation)[::-1][:RESIDUAL_FEATURES]]
     # keep the fit well determined: at least ~5 rows per coefficient
     x = x[:, : max(1, min(x.shape[1], (t.size - 1) // 5))]
-    residuals = _huber_residuals(np.column_stack([np.ones(t.size), x]), t)
+    # OpenBLAS threads fight pyarrow's pool for the cores and slow small solves 20-fold
+    with threadpool_limits(limits=1, user_api="blas"):
+        residuals = _huber_residuals(np.column_stack([np.ones(t.size), x]), t)
     rate = float(np.mean(modified_z(residuals) > MODIFIED_Z_CUTOFF))
     explained = 1.0 - float(np.median(np.abs(residuals)) / max(np.median(np.abs(t)), 1e-12))
     return rate, {

@@ -46,6 +46,7 @@ class TargetValues:
     dtype: str = ""
     integer_dtype: bool = False
     _levels: tuple[np.ndarray, np.ndarray] | None = None
+    _sorted: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -59,7 +60,11 @@ class TargetValues:
         """Distinct values (sorted) and how often each occurs."""
         if self._levels is None:
             if self.kind == "number" or self.kind == "bool":
-                self._levels = np.unique(self.numbers, return_counts=True)
+                # one sort serves the levels here and the quantiles in ``_tails``
+                ordered = self.sorted_numbers()
+                starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+                counts = np.diff(np.r_[starts, ordered.size])
+                self._levels = (ordered[starts], counts)
             else:
                 counts = pd.Series(self.strings).value_counts(sort=False)
                 order = np.argsort(counts.index.to_numpy(dtype=object).astype(str))
@@ -68,6 +73,12 @@ class TargetValues:
                     counts.to_numpy()[order],
                 )
         return self._levels
+
+    def sorted_numbers(self) -> np.ndarray:
+        """The numeric values in ascending order (computed once)."""
+        if self._sorted is None:
+            self._sorted = np.sort(self.numbers)
+        return self._sorted
 
     def class_names(self, levels: np.ndarray) -> tuple[str, ...]:
         return tuple(label_of_number(float(x)) for x in levels)

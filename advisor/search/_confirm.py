@@ -90,6 +90,9 @@ def _repeat(
         left = deadline - time.monotonic()
         if split > MIN_REPEATS and left < 1.1 * seconds:
             break
+        # The first MIN_REPEATS splits always run, sharing what is left of the budget: a run
+        # cut short is still a fair comparison, since all finalists train in lockstep.
+        share = left / max(1, MIN_REPEATS - split + 1) if split <= MIN_REPEATS else left
         data = splits.get(split)
         members = [
             MemberSpec(loss=loss, params=params, lr=lr, seed=seed * 1000 + split)
@@ -98,7 +101,7 @@ def _repeat(
         started = time.monotonic()
         results = fit_short(
             members, data, settings=fit_settings_for(len(data.y_train), device=device),
-            data_seed=seed + split, factory=factory,
+            data_seed=seed + split, factory=factory, deadline=time.monotonic() + max(share, 0.0),
         )
         seconds = time.monotonic() - started
         for member, result in zip(members, results, strict=True):
@@ -215,7 +218,7 @@ def confirm(
     search = SearchResult(
         metric=shortlist.metric,
         direction=direction,
-        budget_s=float(budget_s),
+        budget_s=round(float(budget_s), 2),
         elapsed_s=round(time.monotonic() - started, 2),
         trials=len(all_outcomes),
         storage=describe_storage(storage),

@@ -26,7 +26,7 @@ def paired_p_value(better: Sequence[float], worse: Sequence[float]) -> float:
 
     Example:
         >>> round(paired_p_value([0.9, 0.8, 0.85], [0.7, 0.65, 0.7]), 4)
-        0.0046
+        0.0099
     """
     a, b = np.asarray(better, dtype=float), np.asarray(worse, dtype=float)
     keep = np.isfinite(a) & np.isfinite(b)

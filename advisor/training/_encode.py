@@ -87,7 +87,8 @@ class FeatureEncoder:
                     "categorical",
                     OneHotEncoder(
                         handle_unknown="infrequent_if_exist",
-                        min_frequency=5,
+                        # rare levels pooled, but never all of them on small tables
+                        min_frequency=min(5, max(1, len(frame) // 50)),
                         max_categories=32,
                         sparse_output=False,
                         dtype=np.float32,

@@ -50,6 +50,7 @@ class TrainingData:
     n_classes: int
     metric: MetricId
     quantile: float = 0.5
+    x_test: np.ndarray | None = None  # benchmarks: also predict these rows at the best step
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +71,7 @@ class MemberResult:
     pruned: bool
     prediction: np.ndarray | None
     history: tuple[tuple[int, float], ...]
+    test_prediction: np.ndarray | None = None
 
 
 class _Member:
@@ -86,6 +88,7 @@ class _Member:
         self.best = math.nan
         self.best_step = 0
         self.prediction: np.ndarray | None = None
+        self.test_prediction: np.ndarray | None = None
         self.history: list[tuple[int, float]] = []
         self.since_best = 0
 
@@ -135,6 +138,8 @@ def fit_short(
     )
     x_train = torch.as_tensor(data.x_train, dtype=torch.float32, device=device)
     x_val = torch.as_tensor(data.x_val, dtype=torch.float32, device=device)
+    x_test = (None if data.x_test is None
+              else torch.as_tensor(data.x_test, dtype=torch.float32, device=device))
     n_rows = x_train.shape[0]
     batch = min(settings.batch_size, n_rows)
     generator = torch.Generator().manual_seed(int(data_seed))
@@ -145,6 +150,7 @@ def fit_short(
     def evaluate(at_step: int) -> None:
         with torch.no_grad():
             outputs = model(x_val)
+            test_outputs = model(x_test) if x_test is not None else None
         for index, state in enumerate(states):
             if not state.active:
                 continue
@@ -156,6 +162,9 @@ def fit_short(
             state.history.append((at_step, score))
             if _better(score, state.best, maximize):
                 state.best, state.best_step, state.prediction = score, at_step, prediction
+                if test_outputs is not None:
+                    state.test_prediction = state.transform.predict(
+                        test_outputs[index, :, : state.width].cpu())
                 state.since_best = 0
             else:
                 state.since_best += 1
@@ -196,6 +205,7 @@ def fit_short(
             pruned=state.pruned,
             prediction=state.prediction,
             history=tuple(state.history),
+            test_prediction=state.test_prediction,
         )
         for state in states
     ]

@@ -136,6 +136,8 @@ def _classification(metric: MetricId, y: np.ndarray, proba: np.ndarray) -> float
     if metric is MetricId.LOG_LOSS:
         return float(skm.log_loss(y, np.clip(proba, 1e-7, 1.0), labels=list(range(n_classes))))
     if metric is MetricId.BRIER:
+        if n_classes == 2:  # the usual binary Brier score: (p1 - y)^2, as scikit-learn's
+            return float(np.mean((proba[:, 1] - y) ** 2))
         onehot = np.eye(n_classes)[y]
         return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
     present = np.unique(y)

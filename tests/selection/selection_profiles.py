@@ -38,27 +38,65 @@ _DEFAULT_ENCODING = {
 # Typical target statistics per task: what the profiler measures on such data.
 _TARGET_DEFAULTS: dict[Task, dict[str, Any]] = {
     Task.REGRESSION: dict(
-        mean=0.0, std=1.0, min=-3.2, max=3.3, median=0.0, mad=0.6745, skewness=0.05,
-        kurtosis=0.1, tail_index=None, zero_fraction=0.0, dispersion=None, is_integer=False,
-        is_positive=False, is_non_negative=False, in_unit_interval=False,
+        mean=0.0,
+        std=1.0,
+        min=-3.2,
+        max=3.3,
+        median=0.0,
+        mad=0.6745,
+        skewness=0.05,
+        kurtosis=0.1,
+        tail_index=None,
+        zero_fraction=0.0,
+        dispersion=None,
+        is_integer=False,
+        is_positive=False,
+        is_non_negative=False,
+        in_unit_interval=False,
     ),
     Task.REGRESSION_COUNT: dict(
-        mean=2.0, std=1.5, min=0.0, max=11.0, median=2.0, mad=1.0, skewness=0.9, kurtosis=1.2,
-        tail_index=None, zero_fraction=0.14, dispersion=1.1, is_integer=True, is_positive=False,
-        is_non_negative=True, in_unit_interval=False,
+        mean=2.0,
+        std=1.5,
+        min=0.0,
+        max=11.0,
+        median=2.0,
+        mad=1.0,
+        skewness=0.9,
+        kurtosis=1.2,
+        tail_index=None,
+        zero_fraction=0.14,
+        dispersion=1.1,
+        is_integer=True,
+        is_positive=False,
+        is_non_negative=True,
+        in_unit_interval=False,
     ),
     Task.REGRESSION_POSITIVE: dict(
-        mean=250_000.0, std=180_000.0, min=12_000.0, max=2_400_000.0, median=190_000.0,
-        mad=70_000.0, skewness=1.5, kurtosis=4.0, tail_index=3.2, zero_fraction=0.0,
-        dispersion=None, is_integer=False, is_positive=True, is_non_negative=True,
+        mean=250_000.0,
+        std=180_000.0,
+        min=12_000.0,
+        max=2_400_000.0,
+        median=190_000.0,
+        mad=70_000.0,
+        skewness=1.5,
+        kurtosis=4.0,
+        tail_index=3.2,
+        zero_fraction=0.0,
+        dispersion=None,
+        is_integer=False,
+        is_positive=True,
+        is_non_negative=True,
         in_unit_interval=False,
     ),
 }
 
 
 def _level(ratio: float) -> ImbalanceLevel:
-    for bound, level in ((10.0, ImbalanceLevel.EXTREME), (3.0, ImbalanceLevel.STRONG),
-                         (1.5, ImbalanceLevel.MILD)):
+    for bound, level in (
+        (10.0, ImbalanceLevel.EXTREME),
+        (3.0, ImbalanceLevel.STRONG),
+        (1.5, ImbalanceLevel.MILD),
+    ):
         if ratio >= bound:
             return level
     return ImbalanceLevel.BALANCED
@@ -75,7 +113,10 @@ def _class_counts(classes: Sequence[str], n_rows: int, ratio: float) -> dict[str
 
 
 def _imbalance(
-    task: Task, classes: Sequence[str], n_rows: int, ratio: float | None,
+    task: Task,
+    classes: Sequence[str],
+    n_rows: int,
+    ratio: float | None,
     class_counts: Mapping[str, int] | None,
 ) -> ImbalanceStats:
     if task is Task.MULTILABEL:
@@ -86,8 +127,11 @@ def _imbalance(
         positives[classes[-1]] = rare
         rates = {k: round(v / n_rows, 6) for k, v in positives.items()}
         return ImbalanceStats(
-            ratio=ratio, minority_share=min(rates.values()), level=_level(ratio),
-            class_counts=positives, positive_rates=rates,
+            ratio=ratio,
+            minority_share=min(rates.values()),
+            level=_level(ratio),
+            class_counts=positives,
+            positive_rates=rates,
         )
     if class_counts is None:
         class_counts = _class_counts(classes, n_rows, 1.0 if ratio is None else ratio)
@@ -95,8 +139,10 @@ def _imbalance(
     if ratio is None:
         ratio = max(counts.values()) / min(counts.values())
     return ImbalanceStats(
-        ratio=ratio, minority_share=min(counts.values()) / sum(counts.values()),
-        level=_level(ratio), class_counts=counts,
+        ratio=ratio,
+        minority_share=min(counts.values()) / sum(counts.values()),
+        level=_level(ratio),
+        class_counts=counts,
     )
 
 
@@ -152,13 +198,23 @@ def make_profile(
     else:
         k = len(names or ())
         stats = dict(
-            n=n_rows, n_unique=k, mean=(k - 1) / 2, std=1.0, min=0.0, max=float(k - 1),
-            median=(k - 1) / 2, mad=1.0, skewness=0.0, zero_fraction=None, is_integer=True,
+            n=n_rows,
+            n_unique=k,
+            mean=(k - 1) / 2,
+            std=1.0,
+            min=0.0,
+            max=float(k - 1),
+            median=(k - 1) / 2,
+            mad=1.0,
+            skewness=0.0,
+            zero_fraction=None,
+            is_integer=True,
             is_non_negative=True,
         )
         if task is Task.ORDINAL:
-            stats.update(min=1.0, max=float(k), median=(k + 1) / 2, mean=(k + 1) / 2,
-                         is_positive=True)
+            stats.update(
+                min=1.0, max=float(k), median=(k + 1) / 2, mean=(k + 1) / 2, is_positive=True
+            )
         if encoding is LabelEncoding.PLUS_MINUS_ONE:
             stats.update(min=-1.0, max=1.0, mean=0.0, median=0.0, is_non_negative=False)
     stats.update(target)
@@ -175,7 +231,9 @@ def make_profile(
         n_columns=n_features + 1,
         target_stats=TargetStats(**stats),
         outliers=OutlierStats(
-            mad_rate=outlier_rate, iqr_rate=outlier_rate * 0.8, residual_rate=residual_rate,
+            mad_rate=outlier_rate,
+            iqr_rate=outlier_rate * 0.8,
+            residual_rate=residual_rate,
             rate=max(outlier_rate, residual_rate or 0.0),
         ),
         features=FeatureSummary(

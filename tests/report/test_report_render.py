@@ -1,0 +1,167 @@
+"""Terminal and HTML reports: render without error, say the answer, escape, write atomically."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from advisor._recommend import recommend
+from advisor.errors import UsageError
+from advisor.records import (
+    Advice,
+    CandidateResult,
+    Comparison,
+    LossId,
+    SearchResult,
+    TrialOutcome,
+)
+from advisor.report import (
+    render_advice,
+    render_html,
+    render_profile,
+    render_search,
+    render_shortlist,
+    render_trace,
+    write_html,
+)
+
+EVIL = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def advice() -> Advice:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = 2 * x[:, 0] + rng.normal(scale=0.3, size=200)
+    y[:20] += 30.0
+    frame = pd.DataFrame({EVIL: x[:, 0], "b": x[:, 1], "y": y})
+    plain = recommend(frame, target="y", search=False)
+    losses = plain.shortlist.losses
+    results = tuple(
+        CandidateResult(loss=loss, params={"lr": 0.003}, mean=1.0 + i, std=0.1, n=3,
+                        scores=(1.0 + i, 1.1 + i, 0.9 + i))
+        for i, loss in enumerate(losses)
+    )
+    search = SearchResult(
+        metric=plain.shortlist.metric, direction="minimize", budget_s=8.0, elapsed_s=5.2,
+        trials=4, storage="in-memory", study_name="s", results=results,
+        comparison=Comparison(best=losses[0], other=losses[1], difference=1.0,
+                              difference_std=0.0, p_value=0.0, significant=True,
+                              statement=f"{losses[0].value} beats {losses[1].value}"),
+        outcomes=(TrialOutcome(number=0, loss=losses[0], params={}, score=1.0,
+                               state="complete", steps=60, seed=0),),
+        pruned=0,
+    )
+    return dataclasses.replace(plain, search=search)
+
+
+def _text(renderable) -> str:
+    console = Console(record=True, width=120, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_render_advice_names_the_loss_and_the_metric(advice: Advice) -> None:
+    text = _text(render_advice(advice))
+    rec = advice.recommendation
+    assert rec.loss.value in text and rec.metric.value in text
+    assert "recommendation" in text and "confirmation" in text
+    assert "criterion" in text  # the pytorch snippet
+
+
+def test_render_advice_without_search(advice: Advice) -> None:
+    text = _text(render_advice(dataclasses.replace(advice, search=None)))
+    assert advice.recommendation.loss.value in text
+    assert "confirmation" not in text
+
+
+def test_render_profile(advice: Advice) -> None:
+    text = _text(render_profile(advice.profile))
+    assert "regression" in text and "outliers" in text and "y" in text
+
+
+def test_render_shortlist_and_trace(advice: Advice) -> None:
+    listed = advice.shortlist
+    text = _text(render_shortlist(listed))
+    assert all(loss.value in text for loss in listed.losses)
+    assert f"validation metric: {listed.metric.value}" in text
+    full = _text(render_trace(listed))
+    fired = _text(render_trace(listed, all_rules=False))
+    assert all(f.rule[:20] in full for f in listed.trace)
+    assert len(fired) <= len(full)
+
+
+def test_render_search(advice: Advice) -> None:
+    text = _text(render_search(advice.search))
+    assert f"{advice.search.metric.value} mean" in text
+    assert "4 trials (0 pruned)" in text and "lower is better" in text
+    assert all(r.loss.value in text for r in advice.search.results)
+
+
+def test_render_search_with_a_nan_mean(advice: Advice) -> None:
+    nan = dataclasses.replace(advice.search.results[0], mean=float("nan"), n=0)
+    search = dataclasses.replace(advice.search, results=(nan, *advice.search.results[1:]))
+    assert "nan" in _text(render_search(search))
+
+
+def test_html_escapes_column_names_and_embeds_the_json(advice: Advice) -> None:
+    page = render_html(advice)
+    assert EVIL not in page
+    assert page.count("</script>") == 1  # only the JSON block's own closing tag
+    assert advice.recommendation.loss.value in page
+    assert advice.recommendation.metric.value in page
+    data = page.split("<script type=application/json id=advice>")[1].split("</script>")[0]
+    assert json.loads(data) == json.loads(json.dumps(advice.to_dict()))
+
+
+def test_html_escapes_the_target_name() -> None:
+    frame = pd.DataFrame({"x": np.arange(60.0), EVIL: np.random.default_rng(1).normal(size=60)})
+    page = render_html(recommend(frame, target=EVIL, search=False))
+    assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_write_html_writes_the_page(advice: Advice, tmp_path) -> None:
+    path = write_html(advice, tmp_path / "report.html")
+    assert path.read_text(encoding="utf-8") == render_html(advice)
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temp file left
+
+
+def test_write_html_into_a_missing_folder_creates_nothing(advice: Advice, tmp_path) -> None:
+    with pytest.raises(UsageError, match="does not exist"):
+        write_html(advice, tmp_path / "missing" / "report.html")
+    assert not (tmp_path / "missing").exists()
+
+
+def test_failed_write_leaves_the_existing_report_untouched(advice, tmp_path, monkeypatch):
+    target = tmp_path / "report.html"
+    target.write_text("old report", encoding="utf-8")
+
+    def broken(_advice):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("advisor.report._html.render_html", broken)
+    with pytest.raises(UsageError, match="No space left on device"):
+        write_html(advice, target)
+    assert target.read_text(encoding="utf-8") == "old report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permissions")
+def test_unwritable_folder_is_a_usage_error(advice, tmp_path) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(UsageError, match="cannot write report"):
+            write_html(advice, tmp_path / "report.html")
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_losses_in_the_fixture_are_distinct(advice: Advice) -> None:
+    assert len(set(advice.shortlist.losses)) == len(advice.shortlist.losses) >= 2
+    assert isinstance(advice.shortlist.losses[0], LossId)

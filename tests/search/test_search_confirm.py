@@ -1,0 +1,105 @@
+"""confirm: a small end-to-end search on a synthetic regression with gross outliers."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+import torch
+
+from advisor.errors import UsageError
+from advisor.profiling import profile_frame
+from advisor.records import DataProfile, Shortlist
+from advisor.search import SearchProgress, confirm
+from advisor.selection import shortlist
+
+pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+
+BUDGET = 8.0
+SLACK = 6.0  # the mandatory confirmation splits may finish a little past the budget
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def table() -> tuple[pd.DataFrame, DataProfile, Shortlist]:
+    rng = np.random.default_rng(0)
+    n = 300
+    x = rng.normal(size=(n, 3))
+    y = x @ np.array([1.0, -2.0, 0.5]) + rng.normal(scale=0.3, size=n)
+    gross = rng.choice(n, n // 10, replace=False)
+    y[gross] += rng.choice([-1.0, 1.0], gross.size) * rng.uniform(20, 40, gross.size)
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(target=y)
+    profile = profile_frame(frame, target="target")
+    return frame, profile, shortlist(profile)
+
+
+@pytest.mark.slow
+def test_confirm_scores_every_shortlisted_loss_within_the_budget(table) -> None:
+    frame, profile, listed = table
+    seen: list[SearchProgress] = []
+    search, decision = confirm(frame, profile, listed, budget_s=BUDGET, trials=6, seed=0,
+                               progress=seen.append)
+    assert [r.loss for r in search.results] == list(listed.losses)
+    for result in search.results:
+        assert result.n >= 2 and len(result.scores) == result.n
+        assert math.isfinite(result.mean) and result.std >= 0
+        assert "lr" in result.params
+    assert search.metric is listed.metric and search.direction == "minimize"
+    assert search.elapsed_s <= BUDGET + SLACK
+    assert search.trials == 6 == len(search.outcomes)
+    assert {o.state for o in search.outcomes} <= {"complete", "pruned", "failed"}
+    assert search.pruned == sum(o.state == "pruned" for o in search.outcomes)
+    assert search.storage == "in-memory"
+    assert decision.chosen in listed.losses
+    assert 0.0 <= decision.confidence <= 1.0
+    assert {p.phase for p in seen} == {"explore", "confirm"}
+    assert all(p.budget_s == BUDGET for p in seen)
+
+
+@pytest.mark.slow
+def test_resumed_study_does_not_repeat_finished_trials(table, tmp_path) -> None:
+    frame, profile, listed = table
+    listed = dataclasses.replace(listed, settings={**listed.settings, "repeats": 2})
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    kwargs = dict(budget_s=30.0, seed=0, storage=url, study_name="resume-me")
+    first, _ = confirm(frame, profile, listed, trials=4, **kwargs)
+    before = {o.number: o for o in first.outcomes}
+    assert sorted(before) == [0, 1, 2, 3]
+    with pytest.raises(UsageError, match="--resume"):
+        confirm(frame, profile, listed, trials=6, **kwargs)
+    second, _ = confirm(frame, profile, listed, trials=6, resume=True, **kwargs)
+    study = optuna.load_study(study_name="resume-me", storage=url)
+    assert len(study.trials) == 6
+    numbers = sorted(o.number for o in second.outcomes)
+    assert numbers == [0, 1, 2, 3, 4, 5] and second.trials == 6
+    new = [o for o in second.outcomes if o.number not in before]
+    assert len(new) == 2 and all(o.seed >= 0 for o in new)
+    for number, old in before.items():  # the first run's trials are kept as they were
+        again = next(o for o in second.outcomes if o.number == number)
+        assert again.state == old.state and again.loss is old.loss
+        assert again.seed == -1  # read back from the study, not re-run
+        if old.state == "complete":
+            assert again.score == pytest.approx(old.score)
+    assert study.user_attrs["fingerprint"]["seed"] == 0
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"budget_s": 0}, "--budget must be a positive"),
+    ({"budget_s": float("nan")}, "--budget must be a positive"),
+    ({"trials": 0}, "--trials must be at least 1"),
+])
+def test_confirm_rejects_unusable_budgets(table, kwargs, match) -> None:
+    frame, profile, listed = table
+    with pytest.raises(UsageError, match=match):
+        confirm(frame, profile, listed, **kwargs)

@@ -1,0 +1,90 @@
+"""open_study / join_study: any Optuna storage, resume only when asked, never mix studies."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from advisor.errors import UsageError
+from advisor.search import join_study
+from advisor.search._storage import describe_storage, open_study
+
+FINGERPRINT = {"target": ["y"], "rows": 300, "losses": ["mse", "huber"], "metric": "rmse",
+               "seed": 0}
+
+
+def _open(storage: str | None, *, name: str = "s", resume: bool = False,
+          fingerprint: dict | None = None) -> optuna.Study:
+    return open_study(
+        storage=storage, study_name=name, direction="minimize", resume=resume,
+        sampler=optuna.samplers.RandomSampler(seed=0), pruner=optuna.pruners.NopPruner(),
+        fingerprint=fingerprint or FINGERPRINT,
+    )
+
+
+def test_in_memory_study() -> None:
+    study = _open(None)
+    assert study.direction == optuna.study.StudyDirection.MINIMIZE
+    assert study.user_attrs["fingerprint"] == FINGERPRINT
+    assert describe_storage(None) == "in-memory"
+
+
+def test_sqlite_file_is_created_and_resumed(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    study = _open(url)
+    study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=1.0))
+    assert (tmp_path / "studies.db").is_file()
+    again = _open(url, resume=True)
+    assert [t.value for t in again.trials] == [1.0]
+    assert describe_storage(url) == url
+
+
+def test_journal_file_storage(tmp_path) -> None:
+    path = tmp_path / "journal.log"
+    _open(f"journal:{path}").add_trial(
+        optuna.trial.create_trial(params={}, distributions={}, value=2.0))
+    assert path.is_file()
+    assert [t.value for t in _open(f"journal:{path}", resume=True).trials] == [2.0]
+
+
+def test_existing_study_without_resume_is_refused(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    _open(url)
+    with pytest.raises(UsageError, match="--resume"):
+        _open(url)
+
+
+def test_resume_with_another_fingerprint_is_refused(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    _open(url)
+    with pytest.raises(UsageError, match="other data or settings"):
+        _open(url, resume=True, fingerprint={**FINGERPRINT, "rows": 301})
+
+
+def test_resume_of_a_missing_study_creates_it(tmp_path) -> None:
+    study = _open(f"sqlite:///{tmp_path / 'new.db'}", name="fresh", resume=True)
+    assert study.study_name == "fresh" and not study.trials
+
+
+@pytest.mark.parametrize("url", [
+    "nosuchdialect://user@host/db",
+    "sqlite:////no/such/folder/anywhere/x.db",
+    "not a url at all",
+])
+def test_bad_storage_url_is_a_usage_error(url: str) -> None:
+    with pytest.raises(UsageError, match="cannot open Optuna storage"):
+        _open(url)
+
+
+def test_join_study_of_a_missing_study(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    _open(url, name="other")
+    with pytest.raises(UsageError, match="no study 'absent'"):
+        join_study(storage=url, study_name="absent", budget_s=1)
+
+
+def test_join_study_needs_a_study_started_by_recommend(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    _open(url, name="manual")
+    with pytest.raises(UsageError, match="was not started by 'lossadvisor recommend FILE'"):
+        join_study(storage=url, study_name="manual", budget_s=1)

@@ -1,0 +1,133 @@
+"""fit_short: batched == sequential, early stopping, pruning callback, divergence, deadline."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from advisor.records import LossId, MetricId, Task
+from advisor.training import FitSettings, MemberSpec, TrainingData, fit_short
+
+SETTINGS = FitSettings(max_steps=60, batch_size=64, eval_every=10, patience=100)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny matrices: intra-op threads only add contention (10x slower on a busy 2-core box)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _regression(n: int = 240, scale: float = 1.0, seed: int = 0) -> TrainingData:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    y = (x @ np.array([1.5, -2.0, 0.5, 0.0]) + rng.normal(scale=0.3, size=n)) * scale
+    cut = int(0.8 * n)
+    return TrainingData(x_train=x[:cut], y_train=y[:cut], x_val=x[cut:], y_val=y[cut:],
+                        task=Task.REGRESSION, n_classes=0, metric=MetricId.MAE)
+
+
+def _binary(n: int = 240, seed: int = 0) -> TrainingData:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    y = (x[:, 0] - x[:, 1] + rng.normal(scale=0.5, size=n) > 0).astype(np.int64)
+    cut = int(0.8 * n)
+    return TrainingData(x_train=x[:cut], y_train=y[:cut], x_val=x[cut:], y_val=y[cut:],
+                        task=Task.BINARY, n_classes=2, metric=MetricId.ROC_AUC)
+
+
+CASES = {
+    "regression": (_regression, [
+        MemberSpec(loss=LossId.MSE, params={}, lr=3e-3, seed=0),
+        MemberSpec(loss=LossId.HUBER, params={"delta": 1.0}, lr=1e-2, seed=1),
+        MemberSpec(loss=LossId.MAE, params={}, lr=5e-3, seed=2),
+    ]),
+    "binary": (_binary, [
+        MemberSpec(loss=LossId.BCE, params={}, lr=3e-3, seed=0),
+        MemberSpec(loss=LossId.FOCAL, params={"gamma": 2.0, "alpha": 0.25}, lr=1e-2, seed=1),
+    ]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_batched_and_sequential_training_give_the_same_scores(case: str) -> None:
+    make, members = CASES[case]
+    data = make()
+    batched = fit_short(members, data, settings=SETTINGS, data_seed=7)
+    for member, together in zip(members, batched, strict=True):
+        (alone,) = fit_short([member], data, settings=SETTINGS, data_seed=7)
+        assert math.isfinite(together.score)
+        assert together.score == pytest.approx(alone.score, abs=1e-4)
+        assert together.best_step == alone.best_step
+        assert together.steps == alone.steps
+        np.testing.assert_allclose(together.prediction, alone.prediction, atol=1e-4)
+
+
+def test_results_keep_the_best_score_and_its_history() -> None:
+    data = _regression()
+    (result,) = fit_short([MemberSpec(loss=LossId.MSE, params={})], data, settings=SETTINGS)
+    assert [step for step, _ in result.history] == [10, 20, 30, 40, 50, 60]
+    assert result.score == min(score for _, score in result.history)
+    assert dict(result.history)[result.best_step] == result.score
+    assert result.prediction.shape == (len(data.y_val),)
+    assert not result.pruned
+
+
+def test_early_stopping_stops_on_a_plateau() -> None:
+    data = _regression()
+    # lr 0 never improves after the first evaluation: a flat plateau
+    settings = FitSettings(max_steps=100, batch_size=64, eval_every=5, patience=2)
+    (result,) = fit_short([MemberSpec(loss=LossId.MSE, params={}, lr=0.0)], data,
+                          settings=settings)
+    # best at 5; 10, 15 and 20 no better: more than `patience` evaluations without progress
+    assert result.steps == 20
+    assert result.steps < settings.max_steps
+    assert result.best_step == 5
+    assert not result.pruned
+
+
+def test_should_stop_prunes_that_member_only() -> None:
+    data = _regression()
+    calls: list[tuple[int, int]] = []
+
+    def should_stop(index: int, step: int, score: float) -> bool:
+        calls.append((index, step))
+        return index == 1 and step >= 20
+
+    members = [MemberSpec(loss=LossId.MSE, params={}, seed=s) for s in range(3)]
+    results = fit_short(members, data, settings=SETTINGS, should_stop=should_stop)
+    assert results[1].pruned and results[1].steps == 20
+    assert not results[0].pruned and results[0].steps == SETTINGS.max_steps
+    assert not results[2].pruned and results[2].steps == SETTINGS.max_steps
+    assert (1, 30) not in calls and (0, 30) in calls
+
+
+def test_a_diverging_member_does_not_break_the_others() -> None:
+    data = _regression(scale=1e6)
+    members = [
+        MemberSpec(loss=LossId.MSE, params={}, lr=3e-3, seed=0),
+        MemberSpec(loss=LossId.MSE, params={}, lr=1e30, seed=1),
+    ]
+    good, bad = fit_short(members, data, settings=SETTINGS, data_seed=1)
+    (alone,) = fit_short(members[:1], data, settings=SETTINGS, data_seed=1)
+    assert math.isfinite(good.score)
+    assert good.score == pytest.approx(alone.score, rel=1e-4)
+    # the first evaluation is NaN: the member stops there, unscored and not "pruned"
+    assert math.isnan(bad.score) and bad.steps == SETTINGS.eval_every
+    assert bad.prediction is None and not bad.pruned
+
+
+def test_deadline_in_the_past_ends_after_one_step() -> None:
+    data = _regression()
+    members = [MemberSpec(loss=LossId.MSE, params={}), MemberSpec(loss=LossId.MAE, params={})]
+    results = fit_short(members, data, settings=SETTINGS, deadline=time.monotonic() - 1.0)
+    for result in results:
+        assert result.steps == 1
+        assert [step for step, _ in result.history] == [1]
+        assert math.isfinite(result.score)

@@ -1,0 +1,87 @@
+"""StackedAdamW is K independent torch.optim.AdamW optimisers, step for step."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from advisor.training import StackedAdamW
+
+STEPS = 25
+
+
+def _grads(shape: tuple[int, ...], steps: int, seed: int) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randn(shape, generator=generator) for _ in range(steps)]
+
+
+def _reference(start: torch.Tensor, grads: list[torch.Tensor], lr: float, wd: float):
+    param = torch.nn.Parameter(start.clone())
+    optimizer = torch.optim.AdamW([param], lr=lr, weight_decay=wd, betas=(0.9, 0.999), eps=1e-8)
+    path = []
+    for grad in grads:
+        optimizer.zero_grad()
+        param.grad = grad.clone()
+        optimizer.step()
+        path.append(param.detach().clone())
+    return path
+
+
+@pytest.mark.parametrize("wd", [0.0, 1e-2])
+def test_single_member_matches_torch_adamw_step_for_step(wd: float) -> None:
+    torch.manual_seed(0)
+    start = torch.randn(1, 4, 3)
+    grads = _grads((1, 4, 3), STEPS, seed=1)
+    expected = _reference(start[0], [g[0] for g in grads], lr=1e-2, wd=wd)
+    stacked = start.clone().requires_grad_(True)
+    optimizer = StackedAdamW([stacked], [1e-2], weight_decay=wd)
+    for grad, want in zip(grads, expected, strict=True):
+        optimizer.zero_grad()
+        stacked.grad = grad.clone()
+        optimizer.step()
+        torch.testing.assert_close(stacked.detach()[0], want, atol=1e-6, rtol=0)
+
+
+def test_three_members_with_their_own_rates_match_three_torch_optimisers() -> None:
+    lrs = [1e-3, 3e-2, 0.2]
+    torch.manual_seed(0)
+    weight, bias = torch.randn(3, 5, 2), torch.randn(3, 5)
+    weight_grads, bias_grads = _grads((3, 5, 2), STEPS, seed=2), _grads((3, 5), STEPS, seed=3)
+    stacked = [weight.clone().requires_grad_(True), bias.clone().requires_grad_(True)]
+    optimizer = StackedAdamW(stacked, lrs, weight_decay=1e-2)
+    for grad_w, grad_b in zip(weight_grads, bias_grads, strict=True):
+        optimizer.zero_grad()
+        stacked[0].grad, stacked[1].grad = grad_w.clone(), grad_b.clone()
+        optimizer.step()
+    for member, lr in enumerate(lrs):
+        want_w = _reference(weight[member], [g[member] for g in weight_grads], lr, 1e-2)[-1]
+        want_b = _reference(bias[member], [g[member] for g in bias_grads], lr, 1e-2)[-1]
+        torch.testing.assert_close(stacked[0].detach()[member], want_w, atol=1e-6, rtol=0)
+        torch.testing.assert_close(stacked[1].detach()[member], want_b, atol=1e-6, rtol=0)
+
+
+def test_frozen_member_does_not_move_while_the_others_do() -> None:
+    torch.manual_seed(0)
+    start = torch.randn(3, 4)
+    param = start.clone().requires_grad_(True)
+    optimizer = StackedAdamW([param], [1e-2, 1e-2, 1e-2], weight_decay=0.1)
+    optimizer.freeze(1)
+    for grad in _grads((3, 4), 10, seed=4):
+        optimizer.zero_grad()
+        param.grad = grad
+        optimizer.step()
+    assert torch.equal(param.detach()[1], start[1])
+    assert not torch.allclose(param.detach()[0], start[0])
+    assert not torch.allclose(param.detach()[2], start[2])
+
+
+def test_zero_rate_from_the_start_also_freezes_and_missing_grads_are_skipped() -> None:
+    param, untouched = torch.ones(2, 3, requires_grad=True), torch.ones(2, 3, requires_grad=True)
+    optimizer = StackedAdamW([param, untouched], [0.0, 0.5])
+    param.grad = torch.ones(2, 3)
+    optimizer.step()
+    assert torch.equal(param.detach()[0], torch.ones(3))
+    assert torch.all(param.detach()[1] < 1.0)
+    assert torch.equal(untouched.detach(), torch.ones(2, 3))
+    optimizer.zero_grad()
+    assert param.grad is None
