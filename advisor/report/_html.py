@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -93,11 +94,16 @@ def write_html(advice: Advice, path: str | os.PathLike[str]) -> Path:
     if not target.parent.is_dir():
         raise UsageError(f"cannot write report {str(target)!r}: folder {str(target.parent)!r} "
                          "does not exist")
+    page = render_html(advice)
+    temp = None
     try:
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".lossadvisor-", suffix=".html")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(render_html(advice))
+            handle.write(page)
         os.replace(temp, target)
     except OSError as exc:
+        if temp is not None:  # never leave the half-written temporary file behind
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
         raise UsageError(f"cannot write report {str(target)!r}: {exc.strerror}") from None
     return target

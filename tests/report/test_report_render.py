@@ -142,10 +142,10 @@ def test_failed_write_leaves_the_existing_report_untouched(advice, tmp_path, mon
     target = tmp_path / "report.html"
     target.write_text("old report", encoding="utf-8")
 
-    def broken(_advice):
+    def broken(*_args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("advisor.report._html.render_html", broken)
+    monkeypatch.setattr("advisor.report._html.os.replace", broken)
     with pytest.raises(UsageError, match="No space left on device"):
         write_html(advice, target)
     assert target.read_text(encoding="utf-8") == "old report"
