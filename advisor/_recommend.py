@@ -78,8 +78,10 @@ def recommendation_from(
         result = next(r for r in search.results if r.loss is decision.chosen)
         params = dict(result.params)
         confidence, label = decision.confidence, decision.label
-        verdict = decision.comparison.statement if decision.comparison else (
-            f"{chosen.loss.value} was the only candidate that could be scored"
+        verdict = (
+            decision.comparison.statement
+            if decision.comparison
+            else (f"{chosen.loss.value} was the only candidate that could be scored")
         )
     _, target = split_xy(frame, profile)
     context = build_context(target, task=profile.task, n_classes=profile.n_classes or None)
@@ -147,13 +149,25 @@ def recommend(
         # the budget covers the whole job: reading and profiling already spent part of it
         spent = time.monotonic() - started + REPORT_RESERVE_S
         result, decision = confirm(
-            frame, profile, listed, budget_s=max(MIN_SEARCH_S, budget_s - spent), trials=trials, seed=seed,
-            storage=storage, study_name=study_name, resume=resume, device=device,
-            factory=factory, progress=progress, source=path, rule_files=[str(r) for r in rules],
+            frame,
+            profile,
+            listed,
+            budget_s=max(MIN_SEARCH_S, budget_s - spent),
+            trials=trials,
+            seed=seed,
+            storage=storage,
+            study_name=study_name,
+            resume=resume,
+            device=device,
+            factory=factory,
+            progress=progress,
+            source=path,
+            rule_files=[str(r) for r in rules],
         )
     return Advice(
-        input=InputInfo(path=path, target=profile.target, rows=int(len(frame)),
-                        columns=int(frame.shape[1])),
+        input=InputInfo(
+            path=path, target=profile.target, rows=int(len(frame)), columns=int(frame.shape[1])
+        ),
         profile=profile,
         shortlist=listed,
         search=result,

@@ -23,8 +23,15 @@ from advisor.errors import AdvisorError, AdvisorWarning
 
 __all__ = ["cli", "main"]
 
-TASKS = ["regression", "regression_count", "regression_positive", "binary", "multiclass",
-         "multilabel", "ordinal"]
+TASKS = [
+    "regression",
+    "regression_count",
+    "regression_positive",
+    "binary",
+    "multiclass",
+    "multilabel",
+    "ordinal",
+]
 
 
 def _console(stderr: bool = False):
@@ -48,11 +55,12 @@ def _print_json(data: Any) -> None:
 
 _data_argument = click.argument("data", type=click.Path(dir_okay=True, path_type=str))
 _target_option = click.option(
-    "--target", help="target column(s), comma-separated; auto-detected when absent")
-_task_option = click.option(
-    "--task", type=click.Choice(TASKS), help="override the detected task")
+    "--target", help="target column(s), comma-separated; auto-detected when absent"
+)
+_task_option = click.option("--task", type=click.Choice(TASKS), help="override the detected task")
 _sample_option = click.option(
-    "--sample", type=click.IntRange(min=10), help="profile and search a random sample of N rows")
+    "--sample", type=click.IntRange(min=10), help="profile and search a random sample of N rows"
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,28 +75,60 @@ def cli(debug: bool) -> None:
 @_target_option
 @_task_option
 @click.option("--metric", help="validation metric id (default: chosen by the rules)")
-@click.option("--objective", default="auto", show_default=True,
-              help="auto, penalize-large-errors, robust, median, quantile:Q, "
-                   "calibrated-probabilities, margin, minority-recall")
-@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=60.0,
-              show_default=True, help="seconds for the confirmation search")
-@click.option("--trials", type=click.IntRange(min=1), help="exploration trials (default 4 per loss)")
+@click.option(
+    "--objective",
+    default="auto",
+    show_default=True,
+    help="auto, penalize-large-errors, robust, median, quantile:Q, "
+    "calibrated-probabilities, margin, minority-recall",
+)
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="seconds for the confirmation search",
+)
+@click.option(
+    "--trials", type=click.IntRange(min=1), help="exploration trials (default 4 per loss)"
+)
 @click.option("--no-search", is_flag=True, help="rules only: no training")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--storage", help="Optuna storage URL (sqlite:///f.db, postgresql://..., journal:PATH)")
+@click.option(
+    "--storage", help="Optuna storage URL (sqlite:///f.db, postgresql://..., journal:PATH)"
+)
 @click.option("--study-name", help="name of the Optuna study (default: derived from the data)")
 @click.option("--resume", is_flag=True, help="continue an existing study; finished trials are kept")
-@click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False),
-              help="extra rule file (repeatable)")
+@click.option(
+    "--rules",
+    "rule_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="extra rule file (repeatable)",
+)
 @click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1")
 @_sample_option
 @click.option("--json", "as_json", is_flag=True, help="print the SPEC's JSON document")
 @click.option("--report", type=click.Path(dir_okay=False), help="also write an HTML report")
-def recommend(data: str, target: str | None, task: str | None, metric: str | None,
-              objective: str, budget: float, trials: int | None, no_search: bool, seed: int,
-              storage: str | None, study_name: str | None, resume: bool,
-              rule_files: Sequence[str], device: str, sample: int | None, as_json: bool,
-              report: str | None) -> None:
+def recommend(
+    data: str,
+    target: str | None,
+    task: str | None,
+    metric: str | None,
+    objective: str,
+    budget: float,
+    trials: int | None,
+    no_search: bool,
+    seed: int,
+    storage: str | None,
+    study_name: str | None,
+    resume: bool,
+    rule_files: Sequence[str],
+    device: str,
+    sample: int | None,
+    as_json: bool,
+    report: str | None,
+) -> None:
     """Recommend a loss for DATA (a CSV file), with its evidence and PyTorch code."""
     from advisor._recommend import recommend as run
     from advisor.report import render_advice, write_html
@@ -98,10 +138,22 @@ def recommend(data: str, target: str | None, task: str | None, metric: str | Non
         _check_writable(report)
     with _progress(enabled=not no_search) as progress:
         advice = run(
-            data, target=_targets(target), task=task, objective=objective, metric=metric,
-            rules=rule_files, search=not no_search, budget_s=budget, trials=trials, seed=seed,
-            storage=storage, study_name=study_name, resume=resume, device=device,
-            sample=sample, progress=progress,
+            data,
+            target=_targets(target),
+            task=task,
+            objective=objective,
+            metric=metric,
+            rules=rule_files,
+            search=not no_search,
+            budget_s=budget,
+            trials=trials,
+            seed=seed,
+            storage=storage,
+            study_name=study_name,
+            resume=resume,
+            device=device,
+            sample=sample,
+            progress=progress,
             started_at=(click.get_current_context().obj or {}).get("started"),
         )
     if report:
@@ -118,8 +170,9 @@ def recommend(data: str, target: str | None, task: str | None, metric: str | Non
 @_task_option
 @_sample_option
 @click.option("--json", "as_json", is_flag=True, help="print the profile object as JSON")
-def profile(data: str, target: str | None, task: str | None, sample: int | None,
-            as_json: bool) -> None:
+def profile(
+    data: str, target: str | None, task: str | None, sample: int | None, as_json: bool
+) -> None:
     """Measure what matters for the choice of loss in DATA."""
     from advisor.profiling import profile as run
     from advisor.report import render_profile
@@ -140,9 +193,16 @@ def profile(data: str, target: str | None, task: str | None, sample: int | None,
 @click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False))
 @_sample_option
 @click.option("--json", "as_json", is_flag=True, help="profile, shortlist and trace as JSON")
-def explain(data: str, target: str | None, task: str | None, objective: str,
-            metric: str | None, rule_files: Sequence[str], sample: int | None,
-            as_json: bool) -> None:
+def explain(
+    data: str,
+    target: str | None,
+    task: str | None,
+    objective: str,
+    metric: str | None,
+    rule_files: Sequence[str],
+    sample: int | None,
+    as_json: bool,
+) -> None:
     """Profile DATA and show the shortlist with the full rule trace (no training)."""
     from advisor.profiling import profile as run
     from advisor.report import render_profile, render_shortlist, render_trace
@@ -151,13 +211,15 @@ def explain(data: str, target: str | None, task: str | None, objective: str,
     result = run(data, target=_targets(target), task=task, sample=sample)
     listed = shortlist(result, objective=objective, rules=load_rules(rule_files), metric=metric)
     if as_json:
-        _print_json({
-            "profile": result.to_dict(),
-            "shortlist": [c.to_dict() for c in listed.candidates],
-            "excluded": [c.to_dict() for c in listed.excluded],
-            "metric": listed.metric.value,
-            "trace": [f.to_dict() for f in listed.trace],
-        })
+        _print_json(
+            {
+                "profile": result.to_dict(),
+                "shortlist": [c.to_dict() for c in listed.candidates],
+                "excluded": [c.to_dict() for c in listed.excluded],
+                "metric": listed.metric.value,
+                "trace": [f.to_dict() for f in listed.trace],
+            }
+        )
         return
     console = _console()
     console.print(render_profile(result))
@@ -176,20 +238,35 @@ def losses(task: str | None, as_json: bool) -> None:
 
     specs = losses_for(Task(task)) if task else tuple(load_catalog().values())
     if as_json:
-        _print_json([
-            {"id": s.id.value, "tasks": [t.value for t in s.tasks], "head": s.head.value,
-             "target": s.target.value, "torch": s.torch, "summary": s.summary,
-             "params": [{"name": p.name, "default": p.default, "low": p.low, "high": p.high}
-                        for p in s.params]}
-            for s in specs
-        ])
+        _print_json(
+            [
+                {
+                    "id": s.id.value,
+                    "tasks": [t.value for t in s.tasks],
+                    "head": s.head.value,
+                    "target": s.target.value,
+                    "torch": s.torch,
+                    "summary": s.summary,
+                    "params": [
+                        {"name": p.name, "default": p.default, "low": p.low, "high": p.high}
+                        for p in s.params
+                    ],
+                }
+                for s in specs
+            ]
+        )
     else:
         _console().print(render_catalog(specs))
 
 
 @cli.command()
-@click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False),
-              help="extra rule file (repeatable), validated and listed with the bundled ones")
+@click.option(
+    "--rules",
+    "rule_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="extra rule file (repeatable), validated and listed with the bundled ones",
+)
 @click.option("--json", "as_json", is_flag=True)
 def rules(rule_files: Sequence[str], as_json: bool) -> None:
     """List the loaded selection rules (bundled plus --rules files)."""
@@ -198,12 +275,21 @@ def rules(rule_files: Sequence[str], as_json: bool) -> None:
 
     loaded = load_rules(rule_files)
     if as_json:
-        _print_json([
-            {"id": r.id, "factor": r.factor.value, "effect": r.effect.value,
-             "when": [str(c) for c in r.when], "losses": {k.value: v for k, v in r.losses.items()},
-             "metric": r.metric.value if r.metric else None, "why": r.why, "source": r.source}
-            for r in loaded
-        ])
+        _print_json(
+            [
+                {
+                    "id": r.id,
+                    "factor": r.factor.value,
+                    "effect": r.effect.value,
+                    "when": [str(c) for c in r.when],
+                    "losses": {k.value: v for k, v in r.losses.items()},
+                    "metric": r.metric.value if r.metric else None,
+                    "why": r.why,
+                    "source": r.source,
+                }
+                for r in loaded
+            ]
+        )
     else:
         _console().print(render_rules(loaded))
 
@@ -211,8 +297,9 @@ def rules(rule_files: Sequence[str], as_json: bool) -> None:
 @cli.command()
 @click.option("--storage", required=True, help="the Optuna storage URL of the running study")
 @click.option("--study-name", required=True, help="the study to join")
-@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=60.0,
-              show_default=True)
+@click.option(
+    "--budget", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True
+)
 @click.option("--device", default="cpu", show_default=True)
 def worker(storage: str, study_name: str, budget: float, device: str) -> None:
     """Join a running study from any machine that can read the same data path."""
@@ -231,8 +318,9 @@ def _check_writable(path: str) -> None:
 
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise UsageError(f"cannot write report {path!r}: folder {folder!r} does not exist "
-                         "or is not writable")
+        raise UsageError(
+            f"cannot write report {path!r}: folder {folder!r} does not exist or is not writable"
+        )
 
 
 def _check_device(device: str) -> None:
@@ -262,16 +350,24 @@ class _progress:
             return None
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                            TextColumn("{task.fields[best]}"), TimeRemainingColumn(),
-                            console=_console(stderr=True), transient=True)
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[best]}"),
+            TimeRemainingColumn(),
+            console=_console(stderr=True),
+            transient=True,
+        )
         self.bar.__enter__()
         self.task = self.bar.add_task("search", total=1.0, best="")
 
         def update(event) -> None:
-            self.bar.update(self.task, completed=min(1.0, event.elapsed_s / event.budget_s),
-                            description=f"{event.phase} {event.done}/{event.total}",
-                            best=f"best: {event.best}" if event.best else "")
+            self.bar.update(
+                self.task,
+                completed=min(1.0, event.elapsed_s / event.budget_s),
+                description=f"{event.phase} {event.done}/{event.total}",
+                best=f"best: {event.best}" if event.best else "",
+            )
 
         return update
 
@@ -294,8 +390,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     try:
         # the budget counts from here, so the heavy imports inside commands are part of it
-        cli.main(args=args, prog_name="lossadvisor", standalone_mode=False,
-                 obj={"started": time.monotonic()})
+        cli.main(
+            args=args,
+            prog_name="lossadvisor",
+            standalone_mode=False,
+            obj={"started": time.monotonic()},
+        )
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:
@@ -318,7 +418,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         click.echo(
             f"lossadvisor: internal error: {exc.__class__.__name__}: {exc} "
-            "(rerun with --debug for the traceback)", err=True)
+            "(rerun with --debug for the traceback)",
+            err=True,
+        )
         return 1
     return 0
 

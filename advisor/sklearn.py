@@ -55,16 +55,34 @@ class LossAdvisor(BaseEstimator):
     def fit(self, X: Any, y: Any) -> LossAdvisor:
         from advisor._recommend import recommend
 
-        features = X if isinstance(X, pd.DataFrame) else pd.DataFrame(
-            np.asarray(X), columns=[f"x{i}" for i in range(np.asarray(X).shape[1])])
-        labels = y if isinstance(y, pd.DataFrame) else pd.DataFrame(
-            {"target": np.asarray(y)} if np.asarray(y).ndim == 1
-            else {f"target_{i}": col for i, col in enumerate(np.asarray(y).T)})
+        features = (
+            X
+            if isinstance(X, pd.DataFrame)
+            else pd.DataFrame(
+                np.asarray(X), columns=[f"x{i}" for i in range(np.asarray(X).shape[1])]
+            )
+        )
+        labels = (
+            y
+            if isinstance(y, pd.DataFrame)
+            else pd.DataFrame(
+                {"target": np.asarray(y)}
+                if np.asarray(y).ndim == 1
+                else {f"target_{i}": col for i, col in enumerate(np.asarray(y).T)}
+            )
+        )
         frame = pd.concat([features.reset_index(drop=True), labels.reset_index(drop=True)], axis=1)
         self.advice_: Advice = recommend(
-            frame, target=list(labels.columns), task=self.task, objective=self.objective,
-            metric=self.metric, search=self.search, budget_s=self.budget_s, trials=self.trials,
-            seed=self.seed, device=self.device,
+            frame,
+            target=list(labels.columns),
+            task=self.task,
+            objective=self.objective,
+            metric=self.metric,
+            search=self.search,
+            budget_s=self.budget_s,
+            trials=self.trials,
+            seed=self.seed,
+            device=self.device,
         )
         self.loss_ = self.advice_.recommendation.loss.value
         self.params_ = dict(self.advice_.recommendation.params)

@@ -31,12 +31,21 @@ def main() -> None:
     x = rng.normal(size=(args.rows, args.features)).astype(np.float32)
     y = x[:, 0] * 2 + np.sin(x[:, 1] * 3) + rng.normal(size=args.rows) * 0.3
     cut = int(args.rows * 0.8)
-    data = TrainingData(x_train=x[:cut], y_train=y[:cut], x_val=x[cut:], y_val=y[cut:],
-                        task=Task.REGRESSION, n_classes=0, metric=MetricId.RMSE)
+    data = TrainingData(
+        x_train=x[:cut],
+        y_train=y[:cut],
+        x_val=x[cut:],
+        y_val=y[cut:],
+        task=Task.REGRESSION,
+        n_classes=0,
+        metric=MetricId.RMSE,
+    )
     # patience larger than the run: both modes do exactly the same number of steps
     settings = FitSettings(max_steps=args.steps, batch_size=256, eval_every=50, patience=10**6)
-    members = [MemberSpec(loss=LOSSES[i % len(LOSSES)], params={}, lr=3e-3 * (1 + i % 3), seed=i)
-               for i in range(args.k)]
+    members = [
+        MemberSpec(loss=LOSSES[i % len(LOSSES)], params={}, lr=3e-3 * (1 + i % 3), seed=i)
+        for i in range(args.k)
+    ]
     fit_short(members[:1], data, settings=FitSettings(max_steps=20))  # warm-up
     started = time.perf_counter()
     batched = fit_short(members, data, settings=settings)
@@ -45,11 +54,15 @@ def main() -> None:
     sequential = [fit_short([m], data, settings=settings)[0] for m in members]
     sequential_s = time.perf_counter() - started
     gap = max(abs(a.score - b.score) for a, b in zip(batched, sequential, strict=True))
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
     print(f"K={args.k} trials x {args.steps} steps, {args.rows} rows x {args.features} features")
-    print(f"sequential: {sequential_s:.2f} s   batched: {batched_s:.2f} s   "
-          f"speed-up: {sequential_s / batched_s:.2f}x   (target >= 3x)")
+    print(
+        f"sequential: {sequential_s:.2f} s   batched: {batched_s:.2f} s   "
+        f"speed-up: {sequential_s / batched_s:.2f}x   (target >= 3x)"
+    )
     print(f"largest score difference batched vs sequential: {gap:.2e}")
 
 

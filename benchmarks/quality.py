@@ -53,9 +53,13 @@ from advisor.training import (
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 DEFAULTS = {
-    Task.REGRESSION: LossId.MSE, Task.REGRESSION_COUNT: LossId.MSE,
-    Task.REGRESSION_POSITIVE: LossId.MSE, Task.BINARY: LossId.BCE, Task.MULTICLASS: LossId.CE,
-    Task.ORDINAL: LossId.CE, Task.MULTILABEL: LossId.MULTILABEL_BCE,
+    Task.REGRESSION: LossId.MSE,
+    Task.REGRESSION_COUNT: LossId.MSE,
+    Task.REGRESSION_POSITIVE: LossId.MSE,
+    Task.BINARY: LossId.BCE,
+    Task.MULTICLASS: LossId.CE,
+    Task.ORDINAL: LossId.CE,
+    Task.MULTILABEL: LossId.MULTILABEL_BCE,
 }
 LEARNING_RATES = (1e-3, 3e-3, 1e-2)
 SEEDS = (0, 1, 2)
@@ -96,8 +100,9 @@ def applicable_losses(dataset: Dataset) -> list[LossId]:
 
 def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
     """Every loss x learning rate x seed; lr chosen on validation; test scores per seed."""
-    strata = dataset.y_train if dataset.task in (Task.BINARY, Task.MULTICLASS,
-                                                 Task.ORDINAL) else None
+    strata = (
+        dataset.y_train if dataset.task in (Task.BINARY, Task.MULTICLASS, Task.ORDINAL) else None
+    )
     index = np.arange(len(dataset.y_train))
     train_idx, val_idx = train_test_split(index, test_size=0.2, random_state=0, stratify=strata)
     encoder = FeatureEncoder.from_profile(dataset.profile)
@@ -106,15 +111,21 @@ def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
     x_test_frame, y_test = dataset.test_arrays()
     x_test = encoder.transform(x_test_frame)
     data = TrainingData(
-        x_train=x_train, y_train=dataset.y_train[train_idx], x_val=x_val,
-        y_val=dataset.y_train[val_idx], task=dataset.task, n_classes=dataset.n_classes,
-        metric=dataset.metric, x_test=x_test,
+        x_train=x_train,
+        y_train=dataset.y_train[train_idx],
+        x_val=x_val,
+        y_val=dataset.y_train[val_idx],
+        task=dataset.task,
+        n_classes=dataset.n_classes,
+        metric=dataset.metric,
+        x_test=x_test,
     )
     n_train = len(train_idx)
     batch = int(np.clip(n_train // 8, 32, 512))
     steps = 60 if quick else int(np.clip(200 * n_train / batch, 500, 4000))
-    settings = FitSettings(max_steps=steps, batch_size=batch, eval_every=max(5, steps // 60),
-                           patience=12)
+    settings = FitSettings(
+        max_steps=steps, batch_size=batch, eval_every=max(5, steps // 60), patience=12
+    )
     losses = applicable_losses(dataset)
     seeds = SEEDS[:2] if quick else SEEDS
     rates = LEARNING_RATES[1:2] if quick else LEARNING_RATES
@@ -122,25 +133,41 @@ def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
     table: dict[str, dict[str, Any]] = {}
     started = time.monotonic()
     for seed in seeds:
-        members = [MemberSpec(loss=loss, params={}, lr=lr, seed=seed)
-                   for loss in losses for lr in rates]
+        members = [
+            MemberSpec(loss=loss, params={}, lr=lr, seed=seed) for loss in losses for lr in rates
+        ]
         results = fit_short(members, data, settings=settings, data_seed=seed)
         for member, result in zip(members, results, strict=True):
             test = math.nan
             if result.test_prediction is not None:
-                test = score_metric(dataset.metric, y_test, result.test_prediction,
-                                    task=dataset.task, n_classes=dataset.n_classes)
+                test = score_metric(
+                    dataset.metric,
+                    y_test,
+                    result.test_prediction,
+                    task=dataset.task,
+                    n_classes=dataset.n_classes,
+                )
             row = table.setdefault(member.loss.value, {}).setdefault(
-                f"{member.lr:g}", {"val": [], "test": []})
+                f"{member.lr:g}", {"val": [], "test": []}
+            )
             row["val"].append(result.score)
             row["test"].append(test)
     per_loss = {}
     for loss, by_lr in table.items():
         sign = 1 if maximize else -1
-        best_lr = max(by_lr, key=lambda lr: sign * np.nanmean(by_lr[lr]["val"])
-                      if np.isfinite(by_lr[lr]["val"]).any() else -math.inf)
-        per_loss[loss] = {"lr": float(best_lr), "test": by_lr[best_lr]["test"],
-                          "test_mean": float(np.nanmean(by_lr[best_lr]["test"]))}
+        best_lr = max(
+            by_lr,
+            key=lambda lr: (
+                sign * np.nanmean(by_lr[lr]["val"])
+                if np.isfinite(by_lr[lr]["val"]).any()
+                else -math.inf
+            ),
+        )
+        per_loss[loss] = {
+            "lr": float(best_lr),
+            "test": by_lr[best_lr]["test"],
+            "test_mean": float(np.nanmean(by_lr[best_lr]["test"])),
+        }
     finite = {k: v for k, v in per_loss.items() if math.isfinite(v["test_mean"])}
     best = max(finite, key=lambda k: (1 if maximize else -1) * finite[k]["test_mean"])
     return {"losses": per_loss, "best": best, "seconds": time.monotonic() - started}
@@ -151,38 +178,51 @@ def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
 
 def run_lossadvisor(dataset: Dataset, *, budget: float, search: bool) -> dict[str, Any]:
     started = time.monotonic()
-    advice = recommend(dataset.train_path, target=dataset.target, search=search,
-                       budget_s=budget, seed=0)
-    return {"loss": advice.recommendation.loss.value, "seconds": time.monotonic() - started,
-            "detected_task": advice.profile.task.value}
+    advice = recommend(
+        dataset.train_path, target=dataset.target, search=search, budget_s=budget, seed=0
+    )
+    return {
+        "loss": advice.recommendation.loss.value,
+        "seconds": time.monotonic() - started,
+        "detected_task": advice.profile.task.value,
+    }
 
 
 def run_plain_automl(dataset: Dataset, *, seconds: float, seed: int = 0) -> dict[str, Any]:
     """Optuna TPE over (loss as a categorical, lr), one short run per trial, fixed wall time."""
     started = time.monotonic()
-    strata = dataset.y_train if dataset.task in (Task.BINARY, Task.MULTICLASS,
-                                                 Task.ORDINAL) else None
+    strata = (
+        dataset.y_train if dataset.task in (Task.BINARY, Task.MULTICLASS, Task.ORDINAL) else None
+    )
     index = np.arange(len(dataset.y_train))
-    train_idx, val_idx = train_test_split(index, test_size=0.2, random_state=seed,
-                                          stratify=strata)
+    train_idx, val_idx = train_test_split(index, test_size=0.2, random_state=seed, stratify=strata)
     encoder = FeatureEncoder.from_profile(dataset.profile)
     data = TrainingData(
         x_train=encoder.fit_transform(dataset.x_train.iloc[train_idx]),
         y_train=dataset.y_train[train_idx],
-        x_val=encoder.transform(dataset.x_train.iloc[val_idx]), y_val=dataset.y_train[val_idx],
-        task=dataset.task, n_classes=dataset.n_classes, metric=dataset.metric,
+        x_val=encoder.transform(dataset.x_train.iloc[val_idx]),
+        y_val=dataset.y_train[val_idx],
+        task=dataset.task,
+        n_classes=dataset.n_classes,
+        metric=dataset.metric,
     )
     settings = fit_settings_for(len(train_idx))
     losses = [loss.value for loss in applicable_losses(dataset)]
-    study = optuna.create_study(direction=metric_direction(dataset.metric),
-                                sampler=optuna.samplers.TPESampler(seed=seed))
+    study = optuna.create_study(
+        direction=metric_direction(dataset.metric), sampler=optuna.samplers.TPESampler(seed=seed)
+    )
     deadline = started + seconds
     while time.monotonic() < deadline:
         trial = study.ask()
         loss = LossId(trial.suggest_categorical("loss", losses))
         lr = trial.suggest_float("lr", 3e-4, 3e-2, log=True)
-        result = fit_short([MemberSpec(loss=loss, params={}, lr=lr, seed=trial.number)], data,
-                           settings=settings, data_seed=seed, deadline=deadline)[0]
+        result = fit_short(
+            [MemberSpec(loss=loss, params={}, lr=lr, seed=trial.number)],
+            data,
+            settings=settings,
+            data_seed=seed,
+            deadline=deadline,
+        )[0]
         if math.isfinite(result.score):
             study.tell(trial, result.score)
         else:
@@ -239,8 +279,7 @@ def evaluate(folder: Path, out: Path, *, quick: bool, budget: float, only: list[
                 cache.write_text(json.dumps(done, indent=1))
         if "plain_automl" not in done:
             print("    plain_automl ...", file=sys.stderr, flush=True)
-            done["plain_automl"] = run_plain_automl(
-                dataset, seconds=done["lossadvisor"]["seconds"])
+            done["plain_automl"] = run_plain_automl(dataset, seconds=done["lossadvisor"]["seconds"])
             cache.write_text(json.dumps(done, indent=1))
         rows.append((entry, dataset, done))
     report(rows, quick=quick, budget=budget)
@@ -248,24 +287,30 @@ def evaluate(folder: Path, out: Path, *, quick: bool, budget: float, only: list[
 
 def report(rows, *, quick: bool, budget: float) -> None:
     print(f"\n## Quality benchmark{' (quick)' if quick else ''}\n")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; lossadvisor budget "
-          f"{budget:g} s; exhaustive: all applicable losses x {len(LEARNING_RATES)} lr x "
-          f"{len(SEEDS)} seeds\n")
-    print("| dataset | metric | exhaustive best | lossadvisor | rules only | task default | "
-          "plain AutoML |")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; lossadvisor budget "
+        f"{budget:g} s; exhaustive: all applicable losses x {len(LEARNING_RATES)} lr x "
+        f"{len(SEEDS)} seeds\n"
+    )
+    print(
+        "| dataset | metric | exhaustive best | lossadvisor | rules only | task default | "
+        "plain AutoML |"
+    )
     print("|---|---|---|---|---|---|---|")
-    summary: dict[str, dict[str, list]] = {m: {"regret": [], "vs_default": [], "vs_automl": [],
-                                               "time": []}
-                                           for m in ("lossadvisor", "rules_only", "plain_automl",
-                                                     "task_default")}
+    summary: dict[str, dict[str, list]] = {
+        m: {"regret": [], "vs_default": [], "vs_automl": [], "time": []}
+        for m in ("lossadvisor", "rules_only", "plain_automl", "task_default")
+    }
     for entry, dataset, done in rows:
         ex = done["exhaustive"]
         maximize = metric_direction(dataset.metric) == "maximize"
         best = ex["losses"][ex["best"]]["test_mean"]
-        picks = {"lossadvisor": done["lossadvisor"]["loss"],
-                 "rules_only": done["rules_only"]["loss"],
-                 "task_default": DEFAULTS[dataset.task].value,
-                 "plain_automl": done["plain_automl"]["loss"]}
+        picks = {
+            "lossadvisor": done["lossadvisor"]["loss"],
+            "rules_only": done["rules_only"]["loss"],
+            "task_default": DEFAULTS[dataset.task].value,
+            "plain_automl": done["plain_automl"]["loss"],
+        }
         cells = []
         for method in ("lossadvisor", "rules_only", "task_default", "plain_automl"):
             loss = picks[method]
@@ -281,27 +326,42 @@ def report(rows, *, quick: bool, budget: float) -> None:
             summary[method]["vs_automl"].append(paired(scores, automl_scores, maximize))
             timing = f", {seconds:.0f}s" if seconds else ""
             cells.append(f"{loss} {mean:.4g} (regret {r:.1%}{timing})")
-        print(f"| {entry['name']} | {dataset.metric.value} | {ex['best']} {best:.4g} "
-              f"({ex['seconds']:.0f}s) | " + " | ".join(cells) + " |")
-    print("\n| method | median regret | worst regret | vs task default (W/T/L) | "
-          "vs plain AutoML (W/T/L) | time / exhaustive |")
+        print(
+            f"| {entry['name']} | {dataset.metric.value} | {ex['best']} {best:.4g} "
+            f"({ex['seconds']:.0f}s) | " + " | ".join(cells) + " |"
+        )
+    print(
+        "\n| method | median regret | worst regret | vs task default (W/T/L) | "
+        "vs plain AutoML (W/T/L) | time / exhaustive |"
+    )
     print("|---|---|---|---|---|---|")
     for method, data in summary.items():
+
         def wtl(results: list[str]) -> str:
             return "/".join(str(results.count(x)) for x in ("win", "tie", "loss"))
-        print(f"| {method} | {np.median(data['regret']):.2%} | {max(data['regret']):.2%} | "
-              f"{wtl(data['vs_default'])} | {wtl(data['vs_automl'])} | "
-              f"{np.median(data['time']):.2f} |")
+
+        print(
+            f"| {method} | {np.median(data['regret']):.2%} | {max(data['regret']):.2%} | "
+            f"{wtl(data['vs_default'])} | {wtl(data['vs_automl'])} | "
+            f"{np.median(data['time']):.2f} |"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                        help="folder with manifest.json and one folder per dataset")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder with manifest.json and one folder per dataset",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--budget", type=float, default=60.0, help="lossadvisor's budget")
-    parser.add_argument("--quick", action="store_true",
-                        help="the smallest dataset, tiny budgets: checks the harness runs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the smallest dataset, tiny budgets: checks the harness runs",
+    )
     parser.add_argument("--only", nargs="*", default=[], help="dataset names to run")
     args = parser.parse_args(argv)
     if not (args.data / "manifest.json").exists():

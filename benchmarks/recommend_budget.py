@@ -30,8 +30,20 @@ def main() -> None:
         frame.to_csv(path, index=False)
         started = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, "-m", "advisor", "recommend", path, "--budget", str(args.budget),
-             "--json"], capture_output=True, text=True, check=False)
+            [
+                sys.executable,
+                "-m",
+                "advisor",
+                "recommend",
+                path,
+                "--budget",
+                str(args.budget),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         elapsed = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"recommend failed: {result.stderr.strip()}")
@@ -40,11 +52,15 @@ def main() -> None:
     advice = json.loads(result.stdout)
     search = advice["search"]
     print(f"10,000 rows x 20 features, budget {args.budget:g} s, {os.cpu_count()} cores")
-    print(f"recommendation: {advice['recommendation']['loss']} "
-          f"(confidence {advice['recommendation']['confidence']})")
+    print(
+        f"recommendation: {advice['recommendation']['loss']} "
+        f"(confidence {advice['recommendation']['confidence']})"
+    )
     print(f"search: {search['trials']} trials, search elapsed {search['elapsed_s']} s")
-    print(f"end-to-end wall time: {elapsed:.1f} s = {elapsed / args.budget:.2f} x budget "
-          "(target <= 1.00)")
+    print(
+        f"end-to-end wall time: {elapsed:.1f} s = {elapsed / args.budget:.2f} x budget "
+        "(target <= 1.00)"
+    )
 
 
 if __name__ == "__main__":

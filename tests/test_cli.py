@@ -14,8 +14,15 @@ from advisor.records import LossId, MetricId
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SPEC_KEYS = {"schema_version", "input", "profile", "shortlist", "search", "recommendation"}
-PROFILE_KEYS = {"task", "label_encoding", "target_stats", "outliers", "features", "warnings",
-                "evidence"}
+PROFILE_KEYS = {
+    "task",
+    "label_encoding",
+    "target_stats",
+    "outliers",
+    "features",
+    "warnings",
+    "evidence",
+}
 TINY = ["--budget", "8", "--trials", "4", "--seed", "1"]
 
 
@@ -61,7 +68,7 @@ def test_profile_json_is_the_profile_object(capsys):
     code, out, _ = run(capsys, "profile", EXAMPLES / "wine.csv", "--json")
     assert code == 0
     profile = json.loads(out)
-    assert PROFILE_KEYS <= set(profile)
+    assert set(profile) >= PROFILE_KEYS
     assert profile["task"] == "multiclass"
     assert profile["label_encoding"] == "string"
     assert profile["classes"] == ["cultivar_0", "cultivar_1", "cultivar_2"]
@@ -78,8 +85,7 @@ def test_explain_prints_trace_without_training(capsys):
 
 
 def test_no_search_gives_rules_only_recommendation(capsys):
-    code, out, _ = run(capsys, "recommend", EXAMPLES / "breast_cancer.csv", "--no-search",
-                       "--json")
+    code, out, _ = run(capsys, "recommend", EXAMPLES / "breast_cancer.csv", "--no-search", "--json")
     assert code == 0
     data = json.loads(out)
     assert set(data) >= SPEC_KEYS
@@ -108,8 +114,9 @@ def test_recommend_json_on_each_example(capsys, example, task):
     assert rec["metric"] in {metric.value for metric in MetricId}
     assert 0.0 <= rec["confidence"] <= 1.0
     search = data["search"]
-    assert {"metric", "direction", "budget_s", "elapsed_s", "trials", "storage",
-            "results"} <= set(search)
+    assert {"metric", "direction", "budget_s", "elapsed_s", "trials", "storage", "results"} <= set(
+        search
+    )
     confirmed = {row["loss"] for row in search["results"]}
     assert confirmed == {candidate["loss"] for candidate in data["shortlist"]}
     for row in search["results"]:
@@ -162,12 +169,16 @@ def test_bad_input_exits_2_with_one_line(capsys, tmp_path, case):
 
 
 def test_bad_rule_file_lists_every_problem(capsys, tmp_path):
-    rules = write(tmp_path, "team.yaml", (
-        "version: 1\nrules:\n"
-        "  - {id: a, factor: margin, effect: exclude, losses: [hubber], why: x}\n"
-        "  - {id: b, factor: outlier, effect: raise, losses: {mae: 1}, why: y,\n"
-        "     when: [{field: outliers.rat, op: gt, value: 0.1}]}\n"
-    ))
+    rules = write(
+        tmp_path,
+        "team.yaml",
+        (
+            "version: 1\nrules:\n"
+            "  - {id: a, factor: margin, effect: exclude, losses: [hubber], why: x}\n"
+            "  - {id: b, factor: outlier, effect: raise, losses: {mae: 1}, why: y,\n"
+            "     when: [{field: outliers.rat, op: gt, value: 0.1}]}\n"
+        ),
+    )
     code, _, err = run(capsys, "rules", "--rules", rules)
     assert code == 2
     assert "team.yaml:a:losses: unknown loss id 'hubber'; did you mean 'huber'?" in err
@@ -184,14 +195,21 @@ def test_bad_input_never_touches_an_existing_report(capsys, tmp_path):
 
 
 def test_report_into_missing_folder_fails_before_work(capsys, tmp_path):
-    code, _, err = run(capsys, "recommend", EXAMPLES / "wine.csv", "--no-search", "--report",
-                       tmp_path / "nowhere" / "r.html")
+    code, _, err = run(
+        capsys,
+        "recommend",
+        EXAMPLES / "wine.csv",
+        "--no-search",
+        "--report",
+        tmp_path / "nowhere" / "r.html",
+    )
     assert code == 2 and "does not exist" in err
 
 
 def test_metric_must_suit_the_task(capsys):
-    code, _, err = run(capsys, "recommend", EXAMPLES / "wine.csv", "--metric", "rmse",
-                       "--no-search")
+    code, _, err = run(
+        capsys, "recommend", EXAMPLES / "wine.csv", "--metric", "rmse", "--no-search"
+    )
     assert code == 2 and "does not apply to task 'multiclass'" in err
 
 
@@ -200,8 +218,9 @@ def test_user_rule_file_changes_the_shortlist(capsys):
     assert code == 0
     before = [c["loss"] for c in json.loads(out)["shortlist"]]
     assert "multi_margin" in before
-    code, out, _ = run(capsys, "explain", EXAMPLES / "wine.csv", "--json", "--rules",
-                       EXAMPLES / "team_rules.yaml")
+    code, out, _ = run(
+        capsys, "explain", EXAMPLES / "wine.csv", "--json", "--rules", EXAMPLES / "team_rules.yaml"
+    )
     assert code == 0
     after = [c["loss"] for c in json.loads(out)["shortlist"]]
     assert "multi_margin" not in after
@@ -211,7 +230,9 @@ def test_user_rule_file_changes_the_shortlist(capsys):
 def test_console_script_exit_code_in_a_real_process(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "advisor", "recommend", str(tmp_path / "absent.csv")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0

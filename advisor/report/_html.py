@@ -42,23 +42,27 @@ def render_html(advice: Advice) -> str:
         "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in rec.rationale) + "</ul>",
         f"<pre>{_e(rec.pytorch)}</pre>",
         "<h2>Profile</h2><table>",
-        _rows([
-            ("input", advice.input.path or "DataFrame"),
-            ("target", ", ".join(profile.target) + f" ({profile.target_detection})"),
-            ("task", f"{profile.task.value} (confidence {profile.confidence:.2f})"),
-            ("label encoding", profile.label_encoding.value),
-            ("rows", profile.n_rows),
-            ("outlier rate", f"{profile.outliers.rate:.2%}"),
-            ("imbalance", profile.imbalance.level.value if profile.imbalance else None),
-        ]),
+        _rows(
+            [
+                ("input", advice.input.path or "DataFrame"),
+                ("target", ", ".join(profile.target) + f" ({profile.target_detection})"),
+                ("task", f"{profile.task.value} (confidence {profile.confidence:.2f})"),
+                ("label encoding", profile.label_encoding.value),
+                ("rows", profile.n_rows),
+                ("outlier rate", f"{profile.outliers.rate:.2%}"),
+                ("imbalance", profile.imbalance.level.value if profile.imbalance else None),
+            ]
+        ),
         "</table>",
     ]
     parts += [f"<p class=dim>warning: {_e(w)}</p>" for w in profile.warnings]
     parts.append("<h2>Shortlist</h2><table><tr><th>loss</th><th>score</th><th>reasons</th></tr>")
     for candidate in listed.candidates:
         reasons = "<br>".join(f"[{_e(r.factor.value)}] {_e(r.text)}" for r in candidate.reasons)
-        parts.append(f"<tr><td>{_e(candidate.loss.value)}</td><td>{candidate.score:g}</td>"
-                     f"<td>{reasons}</td></tr>")
+        parts.append(
+            f"<tr><td>{_e(candidate.loss.value)}</td><td>{candidate.score:g}</td>"
+            f"<td>{reasons}</td></tr>"
+        )
     parts.append("</table>")
     if advice.search is not None:
         search = advice.search
@@ -68,20 +72,28 @@ def render_html(advice: Advice) -> str:
             "<table><tr><th>loss</th><th>mean</th><th>std</th><th>n</th></tr>"
         )
         for result in search.results:
-            parts.append(f"<tr><td>{_e(result.loss.value)}</td><td>{result.mean:.4g}</td>"
-                         f"<td>{result.std:.2g}</td><td>{result.n}</td></tr>")
+            parts.append(
+                f"<tr><td>{_e(result.loss.value)}</td><td>{result.mean:.4g}</td>"
+                f"<td>{result.std:.2g}</td><td>{result.n}</td></tr>"
+            )
         parts.append("</table>")
-    parts.append("<h2>Rule trace</h2><table><tr><th>rule</th><th>factor</th><th>fired</th>"
-                 "<th>detail</th></tr>")
+    parts.append(
+        "<h2>Rule trace</h2><table><tr><th>rule</th><th>factor</th><th>fired</th>"
+        "<th>detail</th></tr>"
+    )
     for firing in listed.trace:
-        parts.append(f"<tr><td>{_e(firing.rule)}</td><td>{_e(firing.factor.value)}</td>"
-                     f"<td>{'yes' if firing.fired else 'no'}</td><td>{_e(firing.detail)}</td></tr>")
+        parts.append(
+            f"<tr><td>{_e(firing.rule)}</td><td>{_e(firing.factor.value)}</td>"
+            f"<td>{'yes' if firing.fired else 'no'}</td><td>{_e(firing.detail)}</td></tr>"
+        )
     parts.append("</table>")
     data = json.dumps(advice.to_dict()).replace("</", "<\\/")
     parts.append(f"<script type=application/json id=advice>{data}</script>")
     body = "\n".join(parts)
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>lossadvisor "
-            f"report</title><style>{_STYLE}</style></head><body>{body}</body></html>\n")
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>lossadvisor "
+        f"report</title><style>{_STYLE}</style></head><body>{body}</body></html>\n"
+    )
 
 
 def write_html(advice: Advice, path: str | os.PathLike[str]) -> Path:
@@ -92,8 +104,9 @@ def write_html(advice: Advice, path: str | os.PathLike[str]) -> Path:
     """
     target = Path(path)
     if not target.parent.is_dir():
-        raise UsageError(f"cannot write report {str(target)!r}: folder {str(target.parent)!r} "
-                         "does not exist")
+        raise UsageError(
+            f"cannot write report {str(target)!r}: folder {str(target.parent)!r} does not exist"
+        )
     page = render_html(advice)
     temp = None
     try:

@@ -67,13 +67,16 @@ def render_profile(profile: DataProfile) -> RenderableType:
         )
     features = profile.features
     kinds = ", ".join(f"{v} {k}" for k, v in features.counts.items() if v)
-    table.add_row("features", f"{features.n_features} ({kinds}); missing {features.missing_rate:.1%}")
+    table.add_row(
+        "features", f"{features.n_features} ({kinds}); missing {features.missing_rate:.1%}"
+    )
     parts: list[RenderableType] = [table]
     for hypothesis in profile.alternatives:
         parts.append(
             Text.from_markup(
                 f"[yellow]alternative:[/] {hypothesis.task.value} ({hypothesis.confidence:.2f}) "
-                f"- {hypothesis.evidence}" + (f" [dim]{hypothesis.flag}[/]" if hypothesis.flag else "")
+                f"- {hypothesis.evidence}"
+                + (f" [dim]{hypothesis.flag}[/]" if hypothesis.flag else "")
             )
         )
     for warning in profile.warnings:
@@ -108,7 +111,11 @@ def render_trace(listed: Shortlist, *, all_rules: bool = True) -> RenderableType
         if not firing.fired and not all_rules:
             continue
         mark = "[green]yes[/]" if firing.fired else "[dim]no[/]"
-        detail = f"{firing.effect}\n[dim]{firing.detail}[/]" if firing.fired else f"[dim]{firing.detail}[/]"
+        detail = (
+            f"{firing.effect}\n[dim]{firing.detail}[/]"
+            if firing.fired
+            else f"[dim]{firing.detail}[/]"
+        )
         table.add_row(firing.rule, firing.factor.value, mark, detail)
     return Panel(table, title="rule trace", title_align="left")
 
@@ -127,8 +134,9 @@ def render_search(search: SearchResult) -> RenderableType:
     )
     for result in ordered:
         params = ", ".join(f"{k}={_num(v, '.3g')}" for k, v in result.params.items())
-        table.add_row(result.loss.value, _num(result.mean), _num(result.std, ".2g"),
-                      str(result.n), params)
+        table.add_row(
+            result.loss.value, _num(result.mean), _num(result.std, ".2g"), str(result.n), params
+        )
     caption = (
         f"{search.trials} trials ({search.pruned} pruned) in {search.elapsed_s:.1f}s of "
         f"{search.budget_s:g}s; {arrow}; study {search.study_name} ({search.storage})"
@@ -140,17 +148,25 @@ def render_advice(advice: Advice) -> RenderableType:
     rec = advice.recommendation
     params = ", ".join(f"{k}={_num(v)}" for k, v in rec.params.items())
     head = Text.from_markup(
-        f"[bold green]{rec.loss.value}[/]" + (f" ({params})" if params else "")
+        f"[bold green]{rec.loss.value}[/]"
+        + (f" ({params})" if params else "")
         + f"   confidence [bold]{rec.confidence:.2f}[/] ({rec.confidence_label})"
     )
     reasons = Text("\n".join(f"- {line}" for line in rec.rationale))
     code = Syntax(rec.pytorch, "python", theme="ansi_dark", background_color="default")
-    parts: list[RenderableType] = [render_profile(advice.profile), render_shortlist(advice.shortlist)]
+    parts: list[RenderableType] = [
+        render_profile(advice.profile),
+        render_shortlist(advice.shortlist),
+    ]
     if advice.search is not None:
         parts.append(render_search(advice.search))
     parts.append(
-        Panel(Group(head, Text(""), reasons, Text(""), code), title="recommendation",
-              title_align="left", border_style="green")
+        Panel(
+            Group(head, Text(""), reasons, Text(""), code),
+            title="recommendation",
+            title_align="left",
+            border_style="green",
+        )
     )
     return Group(*parts)
 
@@ -161,8 +177,14 @@ def render_catalog(specs: Iterable) -> RenderableType:
         table.add_column(name)
     for spec in specs:
         params = ", ".join(f"{p.name}={_num(p.default)}" for p in spec.params) or "-"
-        table.add_row(spec.id.value, ", ".join(t.value for t in spec.tasks), spec.head.value,
-                      spec.torch or "(hand-written)", params, spec.summary)
+        table.add_row(
+            spec.id.value,
+            ", ".join(t.value for t in spec.tasks),
+            spec.head.value,
+            spec.torch or "(hand-written)",
+            params,
+            spec.summary,
+        )
     return table
 
 
@@ -174,12 +196,17 @@ def render_rules(rules: Sequence) -> RenderableType:
         when = "\n".join(str(c) for c in rule.when) or "always"
         if rule.losses:
             effect = f"{rule.effect.value} " + ", ".join(
-                f"{k.value}:{v:g}" for k, v in rule.losses.items())
+                f"{k.value}:{v:g}" for k, v in rule.losses.items()
+            )
         elif rule.metric:
             effect = f"metric {rule.metric.value}"
         elif rule.params:
-            effect = "set " + ", ".join(f"{k.value}.{p}" for k, ps in rule.params.items() for p in ps)
+            effect = "set " + ", ".join(
+                f"{k.value}.{p}" for k, ps in rule.params.items() for p in ps
+            )
         else:
-            effect = f"{rule.effect.value} " + ", ".join(f"{k}={v}" for k, v in rule.settings.items())
+            effect = f"{rule.effect.value} " + ", ".join(
+                f"{k}={v}" for k, v in rule.settings.items()
+            )
         table.add_row(rule.id, rule.factor.value, when, effect, rule.source.rsplit("/", 1)[-1])
     return table

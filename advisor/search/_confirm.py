@@ -7,6 +7,7 @@ each loss's best configuration on R new splits, all finalists batched together p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import math
@@ -24,8 +25,8 @@ from advisor.losses import robust_center_scale
 from advisor.profiling import split_xy
 from advisor.records import (
     CandidateResult,
-    LossId,
     DataProfile,
+    LossId,
     SearchResult,
     Shortlist,
     TrialOutcome,
@@ -62,7 +63,10 @@ def fit_settings_for(n_train: int, *, device: str = "cpu") -> FitSettings:
     batch = int(np.clip(n_train // 8, 32, 512))
     steps = int(np.clip(60 * n_train / batch, 150, 1500))
     return FitSettings(
-        max_steps=steps, batch_size=batch, eval_every=max(5, steps // 30), patience=6,
+        max_steps=steps,
+        batch_size=batch,
+        eval_every=max(5, steps // 30),
+        patience=6,
         device=device,
     )
 
@@ -100,8 +104,12 @@ def _repeat(
         ]
         started = time.monotonic()
         results = fit_short(
-            members, data, settings=fit_settings_for(len(data.y_train), device=device),
-            data_seed=seed + split, factory=factory, deadline=time.monotonic() + max(share, 0.0),
+            members,
+            data,
+            settings=fit_settings_for(len(data.y_train), device=device),
+            data_seed=seed + split,
+            factory=factory,
+            deadline=time.monotonic() + max(share, 0.0),
         )
         seconds = time.monotonic() - started
         for member, result in zip(members, results, strict=True):
@@ -161,55 +169,95 @@ def confirm(
     max_trials = trials if trials is not None else 4 * len(candidates)
     repeats = int(shortlist.settings.get("repeats", DEFAULT_REPEATS))
     splits = SplitMaker(
-        features=features, target=target, profile=profile, metric=shortlist.metric,
-        quantile=shortlist.objective.quantile or 0.5, seed=seed, n_splits=repeats + 1,
+        features=features,
+        target=target,
+        profile=profile,
+        metric=shortlist.metric,
+        quantile=shortlist.objective.quantile or 0.5,
+        seed=seed,
+        n_splits=repeats + 1,
     )
     direction = metric_direction(shortlist.metric)
     max_steps = fit_settings_for(int(len(target) * 0.8), device=device).max_steps
     name = study_name or _default_study_name(profile, shortlist, seed)
     study = open_study(
-        storage=storage, study_name=name, direction=direction, resume=resume,
-        sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
-                                           n_startup_trials=len(candidates)),
+        storage=storage,
+        study_name=name,
+        direction=direction,
+        resume=resume,
+        sampler=optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, group=True, n_startup_trials=len(candidates)
+        ),
         # the first rung after a sixth of the step budget: earlier scores say little
-        pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=max(1, max_steps // 6),
-                                                      reduction_factor=3),
-        fingerprint={"target": list(profile.target), "rows": profile.n_rows,
-                     "losses": [c.value for c in candidates], "metric": shortlist.metric.value,
-                     "seed": seed},
+        pruner=optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=max(1, max_steps // 6), reduction_factor=3
+        ),
+        fingerprint={
+            "target": list(profile.target),
+            "rows": profile.n_rows,
+            "losses": [c.value for c in candidates],
+            "metric": shortlist.metric.value,
+            "seed": seed,
+        },
     )
 
     if storage and JOB_KEY not in study.user_attrs:
-        study.set_user_attr(JOB_KEY, job_attributes(
-            path=os.path.abspath(source) if source else None, target=profile.target,
-            task=profile.task.value, objective=str(shortlist.objective),
-            metric=shortlist.metric.value, rules=[os.path.abspath(f) for f in rule_files],
-            seed=seed, max_trials=max_trials, repeats=repeats))
+        study.set_user_attr(
+            JOB_KEY,
+            job_attributes(
+                path=os.path.abspath(source) if source else None,
+                target=profile.target,
+                task=profile.task.value,
+                objective=str(shortlist.objective),
+                metric=shortlist.metric.value,
+                rules=[os.path.abspath(f) for f in rule_files],
+                seed=seed,
+                max_trials=max_trials,
+                repeats=repeats,
+            ),
+        )
 
     def tell(phase: str, done: int, total: int) -> None:
         if progress is not None:
             best = ""
-            try:
+            with contextlib.suppress(ValueError):
                 best = f"{study.best_trial.params['loss']} {study.best_value:.4g}"
-            except ValueError:
-                pass
-            progress(SearchProgress(phase=phase, done=done, total=total,
-                                    elapsed_s=time.monotonic() - started, budget_s=budget_s,
-                                    best=best))
+            progress(
+                SearchProgress(
+                    phase=phase,
+                    done=done,
+                    total=total,
+                    elapsed_s=time.monotonic() - started,
+                    budget_s=budget_s,
+                    best=best,
+                )
+            )
 
     explore_data = splits.get(0)
     explore_settings = fit_settings_for(len(explore_data.y_train), device=device)
     scale = robust_center_scale(explore_data.y_train)[1] if profile.task.is_regression else 1.0
     outcomes = explore(
-        study, candidates, explore_data,
+        study,
+        candidates,
+        explore_data,
         settings=explore_settings,
-        max_trials=max_trials, deadline=started + EXPLORE_SHARE * budget_s, scale=scale,
-        seed=seed, factory=factory, on_batch=lambda done: tell("explore", done, max_trials),
+        max_trials=max_trials,
+        deadline=started + EXPLORE_SHARE * budget_s,
+        scale=scale,
+        seed=seed,
+        factory=factory,
+        on_batch=lambda done: tell("explore", done, max_trials),
     )
     finalists = best_settings(study, candidates)
     scores = _repeat(
-        splits, finalists, repeats=repeats, deadline=deadline, seed=seed, factory=factory,
-        device=device, report=lambda split: tell("confirm", split, repeats),
+        splits,
+        finalists,
+        repeats=repeats,
+        deadline=deadline,
+        seed=seed,
+        factory=factory,
+        device=device,
+        report=lambda split: tell("confirm", split, repeats),
     )
     results = tuple(_result(loss, finalists[loss], values) for loss, values in scores.items())
     maximize = direction == "maximize"

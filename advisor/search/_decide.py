@@ -57,7 +57,8 @@ def _label(confidence: float) -> str:
 
 def _gap(best: CandidateResult, other: CandidateResult, sign: float) -> tuple[float, float]:
     pairs = [
-        (x, y) for x, y in zip(best.scores, other.scores, strict=False)
+        (x, y)
+        for x, y in zip(best.scores, other.scores, strict=False)
         if math.isfinite(x) and math.isfinite(y)
     ]
     if not pairs:
@@ -84,9 +85,7 @@ def decide(
     ranked = sorted(scored, key=lambda r: -sign * r.mean)
     best = ranked[0]
     p_values = {
-        r.loss: paired_p_value(
-            [sign * s for s in best.scores], [sign * s for s in r.scores]
-        )
+        r.loss: paired_p_value([sign * s for s in best.scores], [sign * s for s in r.scores])
         for r in ranked[1:]
     }
     tied = [best.loss] + [loss for loss, p in p_values.items() if p >= SIGNIFICANCE]

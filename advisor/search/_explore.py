@@ -118,8 +118,13 @@ def explore(
 
         started = time.monotonic()
         results = fit_short(
-            members, data, settings=settings, data_seed=seed, should_stop=should_stop,
-            factory=factory, deadline=deadline,
+            members,
+            data,
+            settings=settings,
+            data_seed=seed,
+            should_stop=should_stop,
+            factory=factory,
+            deadline=deadline,
         )
         seconds_per_batch = time.monotonic() - started
         for trial, member, result in zip(trials, members, results, strict=True):
@@ -134,9 +139,13 @@ def explore(
                 state = "complete"
             outcomes.append(
                 TrialOutcome(
-                    number=trial.number, loss=member.loss, params=dict(member.params),
+                    number=trial.number,
+                    loss=member.loss,
+                    params=dict(member.params),
                     score=None if math.isnan(result.score) else result.score,
-                    state=state, steps=result.steps, seed=member.seed,
+                    state=state,
+                    steps=result.steps,
+                    seed=member.seed,
                 )
             )
         if on_batch is not None:
@@ -159,7 +168,8 @@ def best_settings(
             params = dict(trial.user_attrs.get("params", candidates[loss].params))
             best[loss] = (params, float(trial.params["lr"]), value)
     return {
-        loss: (best[loss][0], best[loss][1]) if loss in best
+        loss: (best[loss][0], best[loss][1])
+        if loss in best
         else (dict(candidate.params), DEFAULT_LR)
         for loss, candidate in candidates.items()
     }

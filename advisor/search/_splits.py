@@ -50,9 +50,14 @@ class SplitMaker:
 
     def _indices(self) -> list[tuple[np.ndarray, np.ndarray]]:
         strata = self._strata()
-        kwargs = {"n_splits": self.n_splits, "test_size": VALIDATION_SHARE,
-                  "random_state": self.seed}
-        splitter = StratifiedShuffleSplit(**kwargs) if strata is not None else ShuffleSplit(**kwargs)
+        kwargs = {
+            "n_splits": self.n_splits,
+            "test_size": VALIDATION_SHARE,
+            "random_state": self.seed,
+        }
+        splitter = (
+            StratifiedShuffleSplit(**kwargs) if strata is not None else ShuffleSplit(**kwargs)
+        )
         placeholder = np.zeros(len(self.target))
         return list(splitter.split(placeholder, strata))
 

@@ -44,13 +44,20 @@ def open_study(
         backend = _storage(storage)
         if resume:
             study = optuna.create_study(
-                storage=backend, study_name=study_name, direction=direction,
-                sampler=sampler, pruner=pruner, load_if_exists=True,
+                storage=backend,
+                study_name=study_name,
+                direction=direction,
+                sampler=sampler,
+                pruner=pruner,
+                load_if_exists=True,
             )
         else:
             study = optuna.create_study(
-                storage=backend, study_name=study_name, direction=direction,
-                sampler=sampler, pruner=pruner,
+                storage=backend,
+                study_name=study_name,
+                direction=direction,
+                sampler=sampler,
+                pruner=pruner,
             )
     except optuna.exceptions.DuplicatedStudyError:
         raise UsageError(
@@ -62,8 +69,10 @@ def open_study(
             raise
         raise UsageError(f"cannot open Optuna storage {storage!r}: {exc}") from None
     except Exception as exc:  # SQLAlchemy errors (bad URL, unreachable server, ...)
-        raise UsageError(f"cannot open Optuna storage {storage!r}: {exc.__class__.__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        raise UsageError(
+            f"cannot open Optuna storage {storage!r}: {exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
     known = study.user_attrs.get("fingerprint")
     if known is None:
         study.set_user_attr("fingerprint", fingerprint)

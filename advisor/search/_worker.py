@@ -26,16 +26,33 @@ JOB_KEY = "job"
 
 
 def job_attributes(
-    *, path: str | None, target: tuple[str, ...], task: str, objective: str,
-    metric: str, rules: list[str], seed: int, max_trials: int, repeats: int,
+    *,
+    path: str | None,
+    target: tuple[str, ...],
+    task: str,
+    objective: str,
+    metric: str,
+    rules: list[str],
+    seed: int,
+    max_trials: int,
+    repeats: int,
 ) -> dict[str, Any]:
-    return {"path": path, "target": list(target), "task": task, "objective": objective,
-            "metric": metric, "rules": rules, "seed": seed, "max_trials": max_trials,
-            "repeats": repeats}
+    return {
+        "path": path,
+        "target": list(target),
+        "task": task,
+        "objective": objective,
+        "metric": metric,
+        "rules": rules,
+        "seed": seed,
+        "max_trials": max_trials,
+        "repeats": repeats,
+    }
 
 
-def join_study(*, storage: str, study_name: str, budget_s: float = 60.0,
-               device: str = "cpu") -> int:
+def join_study(
+    *, storage: str, study_name: str, budget_s: float = 60.0, device: str = "cpu"
+) -> int:
     """Run exploration trials for an existing study; return how many this worker finished.
 
     Raises:
@@ -50,28 +67,43 @@ def join_study(*, storage: str, study_name: str, budget_s: float = 60.0,
     except KeyError:
         raise UsageError(f"no study {study_name!r} in {storage}") from None
     except Exception as exc:
-        raise UsageError(f"cannot open Optuna storage {storage!r}: {exc.__class__.__name__}") from None
+        raise UsageError(
+            f"cannot open Optuna storage {storage!r}: {exc.__class__.__name__}"
+        ) from None
     job: Mapping[str, Any] | None = study.user_attrs.get(JOB_KEY)
     if not job or not job.get("path"):
-        raise UsageError(f"study {study_name!r} was not started by 'lossadvisor recommend FILE' "
-                         "with --storage; a worker needs the data path it recorded")
+        raise UsageError(
+            f"study {study_name!r} was not started by 'lossadvisor recommend FILE' "
+            "with --storage; a worker needs the data path it recorded"
+        )
     frame = read_table(job["path"], seed=job["seed"])
     profile = profile_frame(frame, target=job["target"], task=job["task"], path_hint=job["path"])
-    listed = shortlist(profile, objective=job["objective"], rules=load_rules(job["rules"]),
-                       metric=job["metric"])
+    listed = shortlist(
+        profile, objective=job["objective"], rules=load_rules(job["rules"]), metric=job["metric"]
+    )
     features, target = split_xy(frame, profile)
     keep = search_rows(len(target), seed=job["seed"])
     if keep is not None:
         features, target = features.iloc[keep], target[keep]
-    splits = SplitMaker(features=features, target=target, profile=profile,
-                        metric=listed.metric, quantile=listed.objective.quantile or 0.5,
-                        seed=job["seed"], n_splits=job["repeats"] + 1)
+    splits = SplitMaker(
+        features=features,
+        target=target,
+        profile=profile,
+        metric=listed.metric,
+        quantile=listed.objective.quantile or 0.5,
+        seed=job["seed"],
+        n_splits=job["repeats"] + 1,
+    )
     data = splits.get(0)
     scale = robust_center_scale(data.y_train)[1] if profile.task.is_regression else 1.0
     outcomes = explore(
-        study, {c.loss: c for c in listed.candidates}, data,
+        study,
+        {c.loss: c for c in listed.candidates},
+        data,
         settings=fit_settings_for(len(data.y_train), device=device),
-        max_trials=int(job["max_trials"]), deadline=time.monotonic() + budget_s,
-        scale=scale, seed=int(job["seed"]),
+        max_trials=int(job["max_trials"]),
+        deadline=time.monotonic() + budget_s,
+        scale=scale,
+        seed=int(job["seed"]),
     )
     return len(outcomes)

@@ -74,8 +74,9 @@ class FeatureEncoder:
                 (
                     "numeric",
                     make_pipeline(
-                        SimpleImputer(strategy="median", add_indicator=True,
-                                      keep_empty_features=True),
+                        SimpleImputer(
+                            strategy="median", add_indicator=True, keep_empty_features=True
+                        ),
                         StandardScaler(),
                     ),
                     numeric,

@@ -129,8 +129,15 @@ def fit_short(
     if settings.cpu_threads and torch.device(settings.device).type == "cpu":
         torch.set_num_threads(settings.cpu_threads)
     try:
-        return _fit(members, data, settings=settings, data_seed=data_seed,
-                    should_stop=should_stop, factory=factory, deadline=deadline)
+        return _fit(
+            members,
+            data,
+            settings=settings,
+            data_seed=data_seed,
+            should_stop=should_stop,
+            factory=factory,
+            deadline=deadline,
+        )
     finally:
         torch.set_num_threads(threads)
 
@@ -161,8 +168,11 @@ def _fit(
     )
     x_train = torch.as_tensor(data.x_train, dtype=torch.float32, device=device)
     x_val = torch.as_tensor(data.x_val, dtype=torch.float32, device=device)
-    x_test = (None if data.x_test is None
-              else torch.as_tensor(data.x_test, dtype=torch.float32, device=device))
+    x_test = (
+        None
+        if data.x_test is None
+        else torch.as_tensor(data.x_test, dtype=torch.float32, device=device)
+    )
     n_rows = x_train.shape[0]
     batch = min(settings.batch_size, n_rows)
     generator = torch.Generator().manual_seed(int(data_seed))
@@ -179,15 +189,20 @@ def _fit(
                 continue
             prediction = state.transform.predict(outputs[index, :, : state.width].cpu())
             score = score_metric(
-                data.metric, data.y_val, prediction, task=data.task,
-                n_classes=data.n_classes, quantile=data.quantile,
+                data.metric,
+                data.y_val,
+                prediction,
+                task=data.task,
+                n_classes=data.n_classes,
+                quantile=data.quantile,
             )
             state.history.append((at_step, score))
             if _better(score, state.best, maximize):
                 state.best, state.best_step, state.prediction = score, at_step, prediction
                 if test_outputs is not None:
                     state.test_prediction = state.transform.predict(
-                        test_outputs[index, :, : state.width].cpu())
+                        test_outputs[index, :, : state.width].cpu()
+                    )
                 state.since_best = 0
             else:
                 state.since_best += 1

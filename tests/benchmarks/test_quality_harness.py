@@ -6,7 +6,6 @@ import importlib.util
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.model_selection import train_test_split
@@ -24,15 +23,22 @@ def _load_quality():
 def _folder(tmp_path: Path) -> Path:
     iris = load_iris(as_frame=True)
     frame = iris.frame.rename(columns={"target": "species"})
-    train, test = train_test_split(frame, test_size=0.25, random_state=0,
-                                   stratify=frame["species"])
+    train, test = train_test_split(frame, test_size=0.25, random_state=0, stratify=frame["species"])
     (tmp_path / "iris").mkdir(parents=True)
     train.to_csv(tmp_path / "iris" / "train.csv", index=False)
     test.to_csv(tmp_path / "iris" / "test.csv", index=False)
-    manifest = {"datasets": [{
-        "name": "iris", "files": {"train": "iris/train.csv", "test": "iris/test.csv"},
-        "target": ["species"], "task": "multiclass", "primary_metric": "accuracy",
-        "n_rows_train": len(train)}]}
+    manifest = {
+        "datasets": [
+            {
+                "name": "iris",
+                "files": {"train": "iris/train.csv", "test": "iris/test.csv"},
+                "target": ["species"],
+                "task": "multiclass",
+                "primary_metric": "accuracy",
+                "n_rows_train": len(train),
+            }
+        ]
+    }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     return tmp_path
 
