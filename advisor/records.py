@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import numbers
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -196,9 +197,11 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
         return [_jsonable(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if value is None or isinstance(value, str | bool):
         return value
-    if isinstance(value, int):
+    if type(value).__name__ == "bool_":  # numpy's bool, without importing numpy here
+        return bool(value)
+    if isinstance(value, numbers.Integral):  # numpy integers too
         return int(value)
     if isinstance(value, float) or hasattr(value, "__float__"):
         number = float(value)

@@ -33,6 +33,11 @@ def _num(value: object, spec: str = ".4g") -> str:
     return str(value)
 
 
+def _param(value: object) -> str:
+    """A parameter left None is derived from the training data when the loss is built."""
+    return "from data" if value is None else _num(value)
+
+
 def render_profile(profile: DataProfile) -> RenderableType:
     """A two-column table of what was measured, then warnings and alternatives."""
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -92,7 +97,7 @@ def render_shortlist(listed: Shortlist) -> RenderableType:
     table.add_column("params")
     table.add_column("why")
     for rank, candidate in enumerate(listed.candidates, 1):
-        params = ", ".join(f"{k}={_num(v)}" for k, v in candidate.params.items()) or "-"
+        params = ", ".join(f"{k}={_param(v)}" for k, v in candidate.params.items()) or "-"
         why = "\n".join(
             f"[dim]{r.factor.value}:[/] {r.text}" for r in candidate.reasons if r.effect != "note"
         )
