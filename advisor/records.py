@@ -199,7 +199,7 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if value is None or isinstance(value, str | bool):
         return value
-    if type(value).__name__ == "bool_":  # numpy's bool, without importing numpy here
+X
         return bool(value)
     if isinstance(value, numbers.Integral):  # numpy integers too
         return int(value)
