@@ -199,7 +199,7 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if value is None or isinstance(value, str | bool):
         return value
-X
+    if type(value).__name__ in ("bool", "bool_"):  # numpy bool, without importing numpy
         return bool(value)
     if isinstance(value, numbers.Integral):  # numpy integers too
         return int(value)
