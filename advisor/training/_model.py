@@ -38,6 +38,24 @@ def default_mlp(n_inputs: int, n_outputs: int, *, hidden: int = 64, depth: int =
     return nn.Sequential(*layers)
 
 
+_ELEMENTWISE = (nn.ReLU, nn.SiLU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU, nn.ELU, nn.Identity)
+
+
+def _plain_layers(base: nn.Module) -> list[tuple[str | None, nn.Module]] | None:
+    """(param prefix or None, module) for a Sequential of Linear and element-wise layers."""
+    if not isinstance(base, nn.Sequential):
+        return None
+    layers: list[tuple[str | None, nn.Module]] = []
+    for name, module in base.named_children():
+        if isinstance(module, nn.Linear):
+            layers.append((name, module))
+        elif isinstance(module, _ELEMENTWISE):
+            layers.append((None, copy.deepcopy(module).to("cpu")))
+        else:
+            return None
+    return layers
+
+
 class StackedModel:
     """K members built by one factory, each from its own seed, evaluated together.
 
@@ -69,6 +87,7 @@ class StackedModel:
         def call_one(p: dict, b: dict, x: torch.Tensor) -> torch.Tensor:
             return functional_call(self.base, (p, b), (x,))
 
+        self._layers = _plain_layers(self.base)
         self._forward = vmap(call_one, in_dims=(0, 0, None))
 
     def parameters(self) -> list[torch.Tensor]:
@@ -76,7 +95,26 @@ class StackedModel:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Outputs of every member on the same rows: shape (K, N, n_outputs)."""
-        return self._forward(self.params, self.buffers, x)
+        if self._layers is None:
+            return self._forward(self.params, self.buffers, x)
+        # Fast path for Sequential(Linear, activation, ...): batched matmuls, no vmap
+        # dispatch (measured about half the per-step time of vmap on small MLPs).
+        out = x
+        for name, layer in self._layers:
+            if name is None:
+                out = layer(out)
+                continue
+            weight, bias = self.params[f"{name}.weight"], self.params.get(f"{name}.bias")
+            if out.dim() == 2:  # shared input rows: one GEMM for all members' first layers
+                k, width, n_in = weight.shape
+                flat = out @ weight.permute(2, 0, 1).reshape(n_in, k * width)
+                out = flat.view(out.shape[0], k, width).transpose(0, 1)
+                out = out + bias.unsqueeze(1) if bias is not None else out
+            elif bias is not None:
+                out = torch.baddbmm(bias.unsqueeze(1), out, weight.transpose(1, 2))
+            else:
+                out = torch.bmm(out, weight.transpose(1, 2))
+        return out
 
     def member_state(self, index: int) -> dict[str, torch.Tensor]:
         """A detached copy of one member's parameters (to keep its best checkpoint)."""

@@ -48,15 +48,25 @@ class StackedAdamW:
 
     @torch.no_grad()
     def step(self) -> None:
+        """One AdamW step for every member, with multi-tensor (foreach) kernels."""
         self.step_count += 1
         bias1 = 1 - self.beta1**self.step_count
         bias2_sqrt = math.sqrt(1 - self.beta2**self.step_count)
-        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq, strict=True):
-            if p.grad is None:
-                continue
-            lr = self.lrs.view(-1, *([1] * (p.dim() - 1)))
-            p.mul_(1 - lr * self.weight_decay)
-            m.lerp_(p.grad, 1 - self.beta1)
-            v.mul_(self.beta2).addcmul_(p.grad, p.grad, value=1 - self.beta2)
-            denom = (v.sqrt() / bias2_sqrt).add_(self.eps)
-            p.addcdiv_(m * (lr / bias1), denom, value=-1.0)
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        if not live:
+            return
+        params = [self.params[i] for i in live]
+        grads = [self.params[i].grad for i in live]
+        m = [self.exp_avg[i] for i in live]
+        v = [self.exp_avg_sq[i] for i in live]
+        lrs = [self.lrs.view(-1, *([1] * (p.dim() - 1))) for p in params]
+        torch._foreach_mul_(params, [1 - lr * self.weight_decay for lr in lrs])
+        torch._foreach_lerp_(m, grads, 1 - self.beta1)
+        torch._foreach_mul_(v, self.beta2)
+        torch._foreach_addcmul_(v, grads, grads, value=1 - self.beta2)
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_div_(denom, bias2_sqrt)
+        torch._foreach_add_(denom, self.eps)
+        steps = torch._foreach_mul(m, [lr / bias1 for lr in lrs])
+        torch._foreach_div_(steps, denom)
+        torch._foreach_sub_(params, steps)
