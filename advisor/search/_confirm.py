@@ -44,6 +44,7 @@ __all__ = ["SearchProgress", "confirm", "fit_settings_for"]
 EXPLORE_SHARE = 0.5
 DEFAULT_REPEATS = 3
 MIN_REPEATS = 2
+MAX_REPEATS = 10
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,12 +88,18 @@ def _repeat(
     device: str,
     report: Callable[[int], None],
 ) -> dict:
-    """Score every finalist on splits 1..R (stopping early if the budget runs out)."""
+    """Score every finalist on splits 1..R, then on more splits while the budget allows.
+
+    More paired splits only sharpen the comparison, so time left over after R splits buys up
+    to MAX_REPEATS of them; such a split is started only when one like the last still fits.
+    """
     scores: dict = {loss: [] for loss in finalists}
     seconds = 0.0
-    for split in range(1, repeats + 1):
+    for split in range(1, MAX_REPEATS + 1):
         left = deadline - time.monotonic()
-        if split > MIN_REPEATS and left < 1.1 * seconds:
+        # planned splits may be cut short (still paired and fair); extra ones must fit whole
+        needed = 0.5 * seconds if split <= repeats else 1.1 * seconds
+        if split > MIN_REPEATS and left < needed:
             break
         # The first MIN_REPEATS splits always run, sharing what is left of the budget: a run
         # cut short is still a fair comparison, since all finalists train in lockstep.
@@ -175,7 +182,7 @@ def confirm(
         metric=shortlist.metric,
         quantile=shortlist.objective.quantile or 0.5,
         seed=seed,
-        n_splits=repeats + 1,
+        n_splits=MAX_REPEATS + 1,
     )
     direction = metric_direction(shortlist.metric)
     max_steps = fit_settings_for(int(len(target) * 0.8), device=device).max_steps
@@ -257,7 +264,7 @@ def confirm(
         seed=seed,
         factory=factory,
         device=device,
-        report=lambda split: tell("confirm", split, repeats),
+        report=lambda split: tell("confirm", split, max(split, repeats)),
     )
     results = tuple(_result(loss, finalists[loss], values) for loss, values in scores.items())
     maximize = direction == "maximize"

@@ -59,7 +59,7 @@ def join_study(
         UsageError: no such study, or it was not started by ``recommend`` from a file.
     """
     from advisor.profiling import profile_frame, read_table, split_xy
-    from advisor.search._confirm import fit_settings_for
+    from advisor.search._confirm import MAX_REPEATS, fit_settings_for
     from advisor.selection import load_rules, shortlist
 
     try:
@@ -92,7 +92,7 @@ def join_study(
         metric=listed.metric,
         quantile=listed.objective.quantile or 0.5,
         seed=job["seed"],
-        n_splits=job["repeats"] + 1,
+        n_splits=MAX_REPEATS + 1,
     )
     data = splits.get(0)
     scale = robust_center_scale(data.y_train)[1] if profile.task.is_regression else 1.0
