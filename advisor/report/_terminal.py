@@ -77,6 +77,8 @@ def render_profile(profile: DataProfile) -> RenderableType:
     )
     parts: list[RenderableType] = [table]
     for hypothesis in profile.alternatives:
+        if any(hypothesis.evidence in warning for warning in profile.warnings):
+            continue  # the warning below already says it, with the flag that settles it
         parts.append(
             Text.from_markup(
                 f"[yellow]alternative:[/] {hypothesis.task.value} ({hypothesis.confidence:.2f}) "
@@ -158,7 +160,9 @@ def render_advice(advice: Advice) -> RenderableType:
         + f"   confidence [bold]{rec.confidence:.2f}[/] ({rec.confidence_label})"
     )
     reasons = Text("\n".join(f"- {line}" for line in rec.rationale))
-    code = Syntax(rec.pytorch, "python", theme="ansi_dark", background_color="default")
+    code = Syntax(
+        rec.pytorch, "python", theme="ansi_dark", background_color="default", word_wrap=True
+    )
     parts: list[RenderableType] = [
         render_profile(advice.profile),
         render_shortlist(advice.shortlist),
