@@ -22,7 +22,6 @@ import pandas as pd
 
 from advisor.errors import UsageError
 from advisor.losses import robust_center_scale
-from advisor.profiling import split_xy
 from advisor.records import (
     CandidateResult,
     DataProfile,
@@ -33,7 +32,7 @@ from advisor.records import (
 )
 from advisor.search._decide import Decision, decide
 from advisor.search._explore import best_settings, explore
-from advisor.search._splits import SplitMaker, search_rows
+from advisor.search._splits import N_SPLITS, SplitMaker, make_splits
 from advisor.search._storage import describe_storage, open_study
 from advisor.search._worker import JOB_KEY, job_attributes
 from advisor.training import FitSettings, MemberSpec, fit_short, metric_direction
@@ -44,7 +43,7 @@ __all__ = ["SearchProgress", "confirm", "fit_settings_for"]
 EXPLORE_SHARE = 0.5
 DEFAULT_REPEATS = 3
 MIN_REPEATS = 2
-MAX_REPEATS = 10
+MAX_REPEATS = N_SPLITS - 1
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,24 +167,12 @@ def confirm(
         raise UsageError(f"--trials must be at least 1, got {trials!r}")
     started = time.monotonic()
     deadline = started + budget_s
-    features, target = split_xy(frame, profile)
-    keep = search_rows(len(target), seed=seed)
-    if keep is not None:
-        features, target = features.iloc[keep], target[keep]
+    splits = make_splits(frame, profile, shortlist, seed=seed)
     candidates = {c.loss: c for c in shortlist.candidates}
     max_trials = trials if trials is not None else 4 * len(candidates)
     repeats = int(shortlist.settings.get("repeats", DEFAULT_REPEATS))
-    splits = SplitMaker(
-        features=features,
-        target=target,
-        profile=profile,
-        metric=shortlist.metric,
-        quantile=shortlist.objective.quantile or 0.5,
-        seed=seed,
-        n_splits=MAX_REPEATS + 1,
-    )
     direction = metric_direction(shortlist.metric)
-    max_steps = fit_settings_for(int(len(target) * 0.8), device=device).max_steps
+    max_steps = fit_settings_for(len(splits.get(0).y_train), device=device).max_steps
     name = study_name or _default_study_name(profile, shortlist, seed)
     study = open_study(
         storage=storage,

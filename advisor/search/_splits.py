@@ -12,13 +12,15 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
-from advisor.records import DataProfile, MetricId, Task
+from advisor.profiling import split_xy
+from advisor.records import DataProfile, MetricId, Shortlist, Task
 from advisor.training import FeatureEncoder, TrainingData
 
-__all__ = ["SplitMaker", "search_rows"]
+__all__ = ["SplitMaker", "make_splits", "search_rows"]
 
 VALIDATION_SHARE = 0.2
 MAX_SEARCH_ROWS = 50_000
+N_SPLITS = 11  # split 0 explores; up to 10 confirm
 
 
 def search_rows(n_rows: int, *, seed: int) -> np.ndarray | None:
@@ -81,3 +83,22 @@ class SplitMaker:
                 quantile=self.quantile,
             )
         return self._cache[index]
+
+
+def make_splits(
+    frame: pd.DataFrame, profile: DataProfile, shortlist: Shortlist, *, seed: int
+) -> SplitMaker:
+    """The search's splits of a profiled table (large tables subsampled first, seeded)."""
+    features, target = split_xy(frame, profile)
+    keep = search_rows(len(target), seed=seed)
+    if keep is not None:
+        features, target = features.iloc[keep], target[keep]
+    return SplitMaker(
+        features=features,
+        target=target,
+        profile=profile,
+        metric=shortlist.metric,
+        quantile=shortlist.objective.quantile or 0.5,
+        seed=seed,
+        n_splits=N_SPLITS,
+    )

@@ -41,24 +41,14 @@ def open_study(
             resumed study was made for other data or another metric.
     """
     try:
-        backend = _storage(storage)
-        if resume:
-            study = optuna.create_study(
-                storage=backend,
-                study_name=study_name,
-                direction=direction,
-                sampler=sampler,
-                pruner=pruner,
-                load_if_exists=True,
-            )
-        else:
-            study = optuna.create_study(
-                storage=backend,
-                study_name=study_name,
-                direction=direction,
-                sampler=sampler,
-                pruner=pruner,
-            )
+        study = optuna.create_study(
+            storage=_storage(storage),
+            study_name=study_name,
+            direction=direction,
+            sampler=sampler,
+            pruner=pruner,
+            load_if_exists=resume,
+        )
     except optuna.exceptions.DuplicatedStudyError:
         raise UsageError(
             f"study {study_name!r} already exists in {storage}; pass --resume to continue it "

@@ -17,7 +17,7 @@ import optuna
 from advisor.errors import UsageError
 from advisor.losses import robust_center_scale
 from advisor.search._explore import explore
-from advisor.search._splits import SplitMaker, search_rows
+from advisor.search._splits import make_splits
 from advisor.search._storage import _storage
 
 __all__ = ["join_study", "JOB_KEY"]
@@ -58,8 +58,8 @@ def join_study(
     Raises:
         UsageError: no such study, or it was not started by ``recommend`` from a file.
     """
-    from advisor.profiling import profile_frame, read_table, split_xy
-    from advisor.search._confirm import MAX_REPEATS, fit_settings_for
+    from advisor.profiling import profile_frame, read_table
+    from advisor.search._confirm import fit_settings_for
     from advisor.selection import load_rules, shortlist
 
     try:
@@ -81,19 +81,7 @@ def join_study(
     listed = shortlist(
         profile, objective=job["objective"], rules=load_rules(job["rules"]), metric=job["metric"]
     )
-    features, target = split_xy(frame, profile)
-    keep = search_rows(len(target), seed=job["seed"])
-    if keep is not None:
-        features, target = features.iloc[keep], target[keep]
-    splits = SplitMaker(
-        features=features,
-        target=target,
-        profile=profile,
-        metric=listed.metric,
-        quantile=listed.objective.quantile or 0.5,
-        seed=job["seed"],
-        n_splits=MAX_REPEATS + 1,
-    )
+    splits = make_splits(frame, profile, listed, seed=int(job["seed"]))
     data = splits.get(0)
     scale = robust_center_scale(data.y_train)[1] if profile.task.is_regression else 1.0
     outcomes = explore(
