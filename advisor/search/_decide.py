@@ -19,10 +19,14 @@ from advisor.records import CandidateResult, Comparison, LossId, MetricId
 __all__ = ["Decision", "decide", "paired_p_value"]
 
 SIGNIFICANCE = 0.05
+MIN_PAIRS = 3
 
 
 def paired_p_value(better: Sequence[float], worse: Sequence[float]) -> float:
-    """Two-sided paired t-test p-value; 1.0 when fewer than two pairs, 0/1 for constant gaps.
+    """Two-sided paired t-test p-value; 1.0 below MIN_PAIRS pairs, 0/1 for constant gaps.
+
+    Two pairs give a t-test with one degree of freedom, which can look decisive by chance;
+    below three pairs nothing is called significant.
 
     Example:
         >>> round(paired_p_value([0.9, 0.8, 0.85], [0.7, 0.65, 0.7]), 4)
@@ -31,7 +35,7 @@ def paired_p_value(better: Sequence[float], worse: Sequence[float]) -> float:
     a, b = np.asarray(better, dtype=float), np.asarray(worse, dtype=float)
     keep = np.isfinite(a) & np.isfinite(b)
     a, b = a[keep], b[keep]
-    if a.size < 2:
+    if a.size < MIN_PAIRS:
         return 1.0
     gaps = a - b
     if np.allclose(gaps, gaps[0]):

@@ -21,8 +21,11 @@ def _result(loss: LossId, scores: list[float]) -> CandidateResult:
     )
 
 
-@pytest.mark.parametrize("better,worse", [([], []), ([0.9], [0.1]), ([0.9, math.nan], [0.1, 0.2])])
-def test_fewer_than_two_pairs_give_p_one(better, worse) -> None:
+@pytest.mark.parametrize(
+    "better,worse",
+    [([], []), ([0.9], [0.1]), ([0.9, math.nan], [0.1, 0.2]), ([0.9, 0.91], [0.1, 0.12])],
+)
+def test_fewer_than_three_pairs_give_p_one(better, worse) -> None:
     assert paired_p_value(better, worse) == 1.0
 
 
@@ -40,8 +43,8 @@ def test_matches_scipy_paired_t_test(seed: int) -> None:
 
 
 def test_non_finite_pairs_are_dropped_before_testing() -> None:
-    a, b = [0.9, 0.85, math.nan, 0.88], [0.7, 0.72, 0.5, math.inf]
-    expected = stats.ttest_rel([0.9, 0.85], [0.7, 0.72]).pvalue
+    a, b = [0.9, 0.85, math.nan, 0.88, 0.86], [0.7, 0.72, 0.5, math.inf, 0.69]
+    expected = stats.ttest_rel([0.9, 0.85, 0.86], [0.7, 0.72, 0.69]).pvalue
     assert paired_p_value(a, b) == pytest.approx(expected, rel=1e-12)
 
 
