@@ -131,6 +131,10 @@ def explore(
             if result.pruned:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
                 state = "pruned"
+            elif result.cut:
+                # a partial run must not be ranked against full ones (TPE, best_settings)
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                state = "cut"
             elif math.isnan(result.score):
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 state = "failed"

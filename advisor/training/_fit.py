@@ -76,6 +76,7 @@ class MemberResult:
     prediction: np.ndarray | None
     history: tuple[tuple[int, float], ...]
     test_prediction: np.ndarray | None = None
+    cut: bool = False  # the deadline ended it while it was still improving: a partial score
 
 
 class _Member:
@@ -215,8 +216,10 @@ def _fit(
                 state.active = False
                 optimizer.freeze(index)
 
+    cut = False
     while step < settings.max_steps and any(s.active for s in states):
         if deadline is not None and time.monotonic() > deadline and step > 0:
+            cut = True
             break
         if cursor + batch > n_rows:
             order = torch.randperm(n_rows, generator=generator)
@@ -243,6 +246,7 @@ def _fit(
             best_step=state.best_step,
             steps=state.history[-1][0] if state.history else step,
             pruned=state.pruned,
+            cut=cut and state.active,
             prediction=state.prediction,
             history=tuple(state.history),
             test_prediction=state.test_prediction,

@@ -107,3 +107,14 @@ def test_a_passed_deadline_runs_no_trials(data) -> None:
                        deadline=time.monotonic() - 1, scale=1.0, seed=0)
     assert outcomes == []
     assert all(not t.state.is_finished() for t in study.trials)
+
+
+def test_a_run_cut_by_the_deadline_is_not_told_as_complete(data) -> None:
+    study = _study()
+    long_runs = FitSettings(max_steps=10**6, batch_size=32, eval_every=10, patience=10**6)
+    outcomes = explore(study, CANDIDATES, data, settings=long_runs, max_trials=2,
+                       deadline=time.monotonic() + 0.5, scale=1.0, seed=0)
+    assert [o.state for o in outcomes] == ["cut", "cut"]
+    assert all(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+    # with nothing complete, each loss falls back to the rules' parameters
+    assert best_settings(study, CANDIDATES)[LossId.HUBER] == ({"delta": 1.0}, DEFAULT_LR)
