@@ -2,7 +2,16 @@
 
 from advisor.search._confirm import SearchProgress, confirm, fit_settings_for
 from advisor.search._decide import Decision, decide, paired_p_value
+from advisor.search._explore import suggest_loss
 from advisor.search._worker import join_study
 
-__all__ = ["Decision", "SearchProgress", "confirm", "decide", "fit_settings_for", "join_study",
-           "paired_p_value"]
+__all__ = [
+    "Decision",
+    "SearchProgress",
+    "confirm",
+    "decide",
+    "fit_settings_for",
+    "join_study",
+    "suggest_loss",
+    "paired_p_value",
+]

@@ -16,11 +16,11 @@ from typing import Any
 import optuna
 
 from advisor.losses import LossSpec, load_catalog
-from advisor.records import Candidate, LossId, TrialOutcome
+from advisor.records import Candidate, LossId, Shortlist, TrialOutcome
 from advisor.training import FitSettings, MemberSpec, TrainingData, fit_short
 from advisor.training._model import ModelFactory
 
-__all__ = ["DEFAULT_LR", "explore", "fixed_params", "trial_member"]
+__all__ = ["DEFAULT_LR", "explore", "fixed_params", "suggest_loss", "trial_member"]
 
 DEFAULT_LR = 3e-3
 LR_RANGE = (3e-4, 3e-2)
@@ -61,12 +61,38 @@ def trial_member(
     trial: optuna.Trial, candidates: Mapping[LossId, Candidate], scale: float, seed: int
 ) -> MemberSpec:
     """Sample one member from a trial (conditional space: the loss decides its parameters)."""
-    catalog = load_catalog()
-    loss = LossId(trial.suggest_categorical("loss", [c.value for c in candidates]))
-    params = _suggest(trial, catalog[loss], candidates[loss], scale)
+    loss, params = _sample(trial, candidates, scale)
     lr = trial.suggest_float("lr", *LR_RANGE, log=True)
     trial.set_user_attr("params", {k: v for k, v in params.items()})
     return MemberSpec(loss=loss, params=params, lr=lr, seed=seed)
+
+
+def suggest_loss(
+    trial: optuna.Trial, shortlist: Shortlist, *, scale: float = 1.0
+) -> tuple[LossId, dict[str, Any]]:
+    """Let your own Optuna study search the loss, constrained to the rules' shortlist.
+
+    The loss is a categorical parameter ``loss``; its parameters are conditional on it
+    (``huber.delta``, ``focal.gamma``, ...). ``scale`` is the target's robust scale, for
+    ranges the catalog gives relative to it (Huber's delta).
+
+    Example:
+        >>> import optuna
+        >>> from advisor.records import Candidate, LossId, MetricId, Objective, Shortlist, Task
+        >>> listed = Shortlist(task=Task.BINARY, objective=Objective(), metric=MetricId.ACCURACY,
+        ...     metric_reason="", candidates=(Candidate(loss=LossId.BCE, params={}, score=3.0),))
+        >>> study = optuna.create_study()
+        >>> suggest_loss(study.ask(), listed)
+        (<LossId.BCE: 'bce'>, {})
+    """
+    return _sample(trial, {c.loss: c for c in shortlist.candidates}, scale)
+
+
+def _sample(
+    trial: optuna.Trial, candidates: Mapping[LossId, Candidate], scale: float
+) -> tuple[LossId, dict[str, Any]]:
+    loss = LossId(trial.suggest_categorical("loss", [c.value for c in candidates]))
+    return loss, _suggest(trial, load_catalog()[loss], candidates[loss], scale)
 
 
 def _enqueue_defaults(study: optuna.Study, candidates: Mapping[LossId, Candidate]) -> None:
