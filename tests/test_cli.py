@@ -237,3 +237,28 @@ def test_console_script_exit_code_in_a_real_process(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_recommend_on_soft_label_columns(capsys, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(240, 3))
+    logits = np.column_stack([x[:, 0], x[:, 1], -x[:, 0]])
+    soft = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    for i, name in enumerate(["p_red", "p_green", "p_blue"]):
+        frame[name] = soft[:, i].round(6)
+    frame[["p_red", "p_green", "p_blue"]] = frame[["p_red", "p_green", "p_blue"]].div(
+        frame[["p_red", "p_green", "p_blue"]].sum(axis=1), axis=0)
+    path = tmp_path / "soft.csv"
+    frame.to_csv(path, index=False)
+    code, out, err = run(capsys, "recommend", path, "--target", "p_red,p_green,p_blue",
+                         "--json", *TINY)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["profile"]["label_encoding"] == "probability"
+    assert data["shortlist"][0]["loss"] == "soft_ce"
+    assert {row["loss"] for row in data["search"]["results"]} >= {"soft_ce", "ce"}

@@ -133,8 +133,24 @@ def _fail(transform: TargetTransform, message: str) -> DataError:
     return DataError(f"target for loss {transform.loss.value!r}: {message}")
 
 
+def _coerce(transform: TargetTransform, y: np.ndarray) -> np.ndarray:
+    """Bridge the two class-target forms: soft rows train hard-label losses on their most
+    likely class, and class indices train ``soft_ce`` as one-hot rows (identical to CE)."""
+    kind = transform.kind
+    hard = (TargetKind.CLASS_INDEX, TargetKind.BINARY01, TargetKind.PLUS_MINUS_ONE)
+    if kind in hard and y.ndim == 2 and y.shape[0] and y.shape[1] == transform.n_classes > 1:
+        return y.argmax(axis=1)
+    if kind is TargetKind.PROBABILITIES and y.ndim == 1 and y.size:
+        codes = y.astype(np.float64)
+        whole = np.all(codes == np.round(codes)) and codes.min() >= 0
+        if whole and codes.max() < transform.n_classes:
+            return np.eye(transform.n_classes)[codes.astype(np.int64)]
+    return y
+
+
 def _validate(transform: TargetTransform, y: np.ndarray) -> np.ndarray:
     """Check ``y`` against the encoding's domain; return it as float64 or int64."""
+    y = _coerce(transform, y)
     kind = transform.kind
     two_d = kind in (TargetKind.PROBABILITIES, TargetKind.INDICATORS)
     if y.ndim != (2 if two_d else 1) or y.shape[0] == 0:

@@ -148,3 +148,22 @@ def test_encode_checks_new_data_too() -> None:
     transform = fit_target("gamma", Y, context=REGRESSION)
     with pytest.raises(DataError, match=r"strictly positive"):
         transform.encode(np.array([0.0]))
+
+
+def test_soft_rows_train_hard_label_losses_on_their_most_likely_class() -> None:
+    from advisor.losses import build_context, fit_target
+    from advisor.records import Task
+
+    soft = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.5, 0.3]])
+    context = build_context(soft, task=Task.MULTICLASS)
+    assert fit_target("ce", soft, context=context).encode(soft).tolist() == [0, 2, 1]
+
+
+def test_class_indices_train_soft_ce_as_one_hot_rows() -> None:
+    from advisor.losses import build_context, fit_target
+    from advisor.records import Task
+
+    codes = np.array([0, 2, 1])
+    context = build_context(codes, task=Task.MULTICLASS)
+    encoded = fit_target("soft_ce", codes, context=context).encode(codes)
+    assert encoded.tolist() == [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
