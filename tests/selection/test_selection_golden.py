@@ -82,10 +82,11 @@ GOLDEN = [
         "binary-1-to-50",
         make_profile("binary", ratio=50.0),
         None,
-        ("focal", "bce_weighted", "bce", "squared_hinge"),
+        ("bce_weighted", "focal", "bce", "squared_hinge"),
         "balanced_accuracy",
-        "Extreme 1:50 imbalance: focal and pos_weight counter the majority's pull, focal first "
-        "as plain weights get noisy at >= 10; accuracy would reward predicting the majority.",
+        "Extreme 1:50 imbalance: pos_weight moves the decision boundary towards the minority, "
+        "which a threshold metric rewards; focal (easy vs hard, not class vs class) ties on "
+        "score and loses on simplicity; accuracy would reward predicting the majority.",
     ),
     Golden(
         "binary-balanced",
@@ -283,7 +284,7 @@ def test_golden_parameters_follow_the_data():
     # robust scale = 1.4826 x MAD (0.6745) = 1.0000; delta = 1.345 x that
     assert huber.params["delta"] == pytest.approx(1.345, abs=1e-3)
     rare = shortlist(by_id["binary-1-to-50"].profile)
-    focal = rare.candidates[0]
+    focal = next(c for c in rare.candidates if c.loss.value == "focal")
     positive_rate = by_id["binary-1-to-50"].profile.imbalance.class_counts["1"] / 5000
     assert focal.loss.value == "focal"
     assert focal.params["alpha"] == pytest.approx(1 - positive_rate, abs=1e-3)

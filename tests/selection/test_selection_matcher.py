@@ -404,18 +404,21 @@ def test_set_ignores_names_the_loss_does_not_have():
 
 
 def test_candidates_carry_reasons_with_factor_and_evidence():
-    result = shortlist(make_profile("binary", ratio=20.0))
-    focal = result.candidates[0]
-    assert focal.loss is LossId.FOCAL
-    rules = [r.rule for r in focal.reasons]
-    assert rules[:2] == ["binary-family", "sigmoid-bce-pairing"]
-    assert {"binary-imbalance", "imbalance-extreme", "focal-alpha-from-prior"} <= set(rules)
-    extreme = next(r for r in focal.reasons if r.rule == "imbalance-extreme")
+    result = shortlist(make_profile("multiclass", ratio=20.0))
+    balanced = next(c for c in result.candidates if c.loss is LossId.CE_CLASS_BALANCED)
+    rules = [r.rule for r in balanced.reasons]
+    assert rules[0] == "softmax-ce-pairing"
+    assert {"multiclass-imbalance", "imbalance-extreme"} <= set(rules)
+    extreme = next(r for r in balanced.reasons if r.rule == "imbalance-extreme")
     assert extreme.factor.value == "imbalance" and extreme.effect == "raise 1"
     assert extreme.evidence == {"imbalance.ratio": 20.0}
     assert extreme.text.startswith("class ratio 20.0:1 (>= 10, extreme)")
-    assert focal.score == pytest.approx(2.0 + 1.5 + 1.0)
+    assert balanced.score == pytest.approx(2.5 + 1.0)
     assert all(math.isfinite(c.score) for c in result.candidates)
+    binary = shortlist(make_profile("binary", ratio=20.0))
+    focal = next(c for c in binary.candidates if c.loss is LossId.FOCAL)
+    assert "imbalance-extreme" not in [r.rule for r in focal.reasons]
+    assert binary.candidates[0].loss is LossId.BCE_WEIGHTED
 
 
 def test_trace_lists_every_rule_in_order():
