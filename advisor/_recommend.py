@@ -35,7 +35,7 @@ from advisor.training._model import ModelFactory
 __all__ = ["recommend", "recommendation_from"]
 
 _PARAM_DIGITS = 4
-REPORT_RESERVE_S = 0.5  # building the recommendation and printing it
+REPORT_RESERVE_S = 2.0  # interpreter start-up before the clock, the recommendation, printing
 MIN_SEARCH_S = 1.0
 
 
