@@ -6,6 +6,7 @@ emitted once each as :class:`~advisor.errors.AdvisorWarning`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Sequence
@@ -185,15 +186,28 @@ def _target_stats(
         and (is_numeric_dtype(frame[c.name].dtype) or is_bool_dtype(frame[c.name].dtype))
     ]
     positions = np.flatnonzero(values.keep) if values.n_missing else None
-    outliers, fit = measure_outliers(
-        values.numbers,
-        frame,
-        numeric_columns=numeric,
-        positions=positions,
-        sorted_y=ordered,
-        mad=stats.mad,
-        seed=seed,
-    )
+    if decision.task is Task.REGRESSION_POSITIVE:
+        # A positive, right-skewed target is roughly symmetric on the log scale; its long
+        # upper tail is its shape, not gross error, so outliers are measured on log(y).
+        outliers, fit = measure_outliers(
+            np.log(values.numbers),
+            frame,
+            numeric_columns=numeric,
+            positions=positions,
+            sorted_y=np.log(ordered),
+            seed=seed,
+        )
+        outliers = dataclasses.replace(outliers, method="on log(y): " + outliers.method)
+    else:
+        outliers, fit = measure_outliers(
+            values.numbers,
+            frame,
+            numeric_columns=numeric,
+            positions=positions,
+            sorted_y=ordered,
+            mad=stats.mad,
+            seed=seed,
+        )
     evidence.update(fit)
     return stats, outliers
 
