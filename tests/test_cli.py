@@ -262,3 +262,15 @@ def test_recommend_on_soft_label_columns(capsys, tmp_path):
     assert data["profile"]["label_encoding"] == "probability"
     assert data["shortlist"][0]["loss"] == "soft_ce"
     assert {row["loss"] for row in data["search"]["results"]} >= {"soft_ce", "ce"}
+
+
+def test_a_directory_and_an_unusable_device_exit_2(capsys, tmp_path):
+    code, out, err = run(capsys, "recommend", tmp_path, "--no-search")
+    assert code == 2 and out == "" and "directory" in err
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA; the unusable-device case cannot be shown here")
+    code, out, err = run(capsys, "recommend", EXAMPLES / "wine.csv", "--device", "cuda")
+    assert code == 2 and out == ""
+    assert "device 'cuda' is not usable here" in err and err.count("\n") == 1
