@@ -113,7 +113,8 @@ def decide(
             f"{runner.loss.value} ({gap:.4g} ± {gap_std:.2g} {name}, p={p:.2g}); "
             f"it is also the rule prior's choice among them"
         )
-        confidence = max(0.5, 1.0 - p / 2) * 0.8
+        # leads, and the prior agrees, but not significantly: 0.5 (coin flip) to 0.8
+        confidence = 0.5 + 0.3 * (1.0 - p)
     else:
         p_chosen = p_values[chosen]
         gap, gap_std = _gap(best, next(r for r in ranked if r.loss is chosen), sign)

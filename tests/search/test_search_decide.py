@@ -101,7 +101,10 @@ def test_best_that_is_also_the_prior_is_not_claimed_significant() -> None:
                       maximize=False)
     assert decision.chosen is LossId.MAE
     assert "not significantly better" in decision.comparison.statement
-    assert decision.confidence < 0.8
+    assert 0.5 <= decision.confidence < 0.8
+    tie = decide([_result(LossId.MAE, [0.5] * 3), _result(LossId.HUBER, [0.5] * 3)],
+                 prior=[LossId.MAE, LossId.HUBER], metric=MetricId.MAE, maximize=False)
+    assert tie.chosen is LossId.MAE and tie.confidence == 0.5  # identical scores: a coin flip
 
 
 def test_all_nan_results_fall_back_to_the_prior() -> None:
