@@ -226,9 +226,11 @@ def _fit(
             cursor = 0
         rows = order[cursor : cursor + batch].to(device)
         cursor += batch
-        outputs = model(x_train[rows])
+        # unbind: one backward node that stacks the members' gradients, instead of one
+        # full-size zero-filled gradient per indexed member
+        outputs = model(x_train[rows]).unbind(0)
         terms = [
-            state.loss_fn(outputs[index, :, : state.width], state.target[rows])
+            state.loss_fn(outputs[index][:, : state.width], state.target[rows])
             for index, state in enumerate(states)
             if state.active
         ]
