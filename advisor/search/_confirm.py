@@ -207,7 +207,6 @@ def confirm(
                 rules=[os.path.abspath(f) for f in rule_files],
                 seed=seed,
                 max_trials=max_trials,
-                repeats=repeats,
             ),
         )
 

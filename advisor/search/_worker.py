@@ -35,7 +35,6 @@ def job_attributes(
     rules: list[str],
     seed: int,
     max_trials: int,
-    repeats: int,
 ) -> dict[str, Any]:
     return {
         "path": path,
@@ -46,7 +45,6 @@ def job_attributes(
         "rules": rules,
         "seed": seed,
         "max_trials": max_trials,
-        "repeats": repeats,
     }
 
 

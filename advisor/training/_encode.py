@@ -29,17 +29,13 @@ class FeatureEncoder:
         >>> import pandas as pd
         >>> from advisor.training import FeatureEncoder
         >>> X = pd.DataFrame({"a": [1.0, 2.0, None, 4.0], "c": ["x", "y", "x", "x"]})
-        >>> FeatureEncoder.from_kinds({"a": "numeric", "c": "categorical"}).fit_transform(X).shape
+        >>> FeatureEncoder({"a": "numeric", "c": "categorical"}).fit_transform(X).shape
         (4, 4)
     """
 
     def __init__(self, kinds: dict[str, FeatureKind | str]) -> None:
         self.kinds = {name: FeatureKind(kind) for name, kind in kinds.items()}
         self.transformer_: ColumnTransformer | None = None
-
-    @classmethod
-    def from_kinds(cls, kinds: dict[str, FeatureKind | str]) -> FeatureEncoder:
-        return cls(kinds)
 
     @classmethod
     def from_profile(cls, profile: DataProfile) -> FeatureEncoder:
