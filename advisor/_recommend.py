@@ -6,6 +6,7 @@ Each stage stays callable alone (``advisor.profile``, ``advisor.shortlist``,
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from advisor.records import (
     Candidate,
     DataProfile,
     InputInfo,
+    LabelEncoding,
     MetricId,
     Recommendation,
     SearchResult,
@@ -32,7 +34,7 @@ from advisor.selection import load_rules, shortlist
 from advisor.training import metric_applies
 from advisor.training._model import ModelFactory
 
-__all__ = ["recommend", "recommendation_from"]
+__all__ = ["profile_for_metric", "recommend", "recommendation_from"]
 
 _PARAM_DIGITS = 4
 REPORT_RESERVE_S = 2.0  # interpreter start-up before the clock, the recommendation, printing
@@ -45,6 +47,50 @@ def _rounded(params: dict) -> dict:
         for k, v in params.items()
         if k != "lr"
     }
+
+
+# metrics that score the distance between class indices: they presume the classes are ordered
+ORDINAL_METRICS = (MetricId.MAE_INDEX, MetricId.QWK)
+# levels that carry their own order (string names are only sorted alphabetically)
+NUMBERED_LEVELS = (LabelEncoding.INTEGER_INDEX, LabelEncoding.FLOAT_CODED_INTEGER)
+
+
+def profile_for_metric(
+    frame: pd.DataFrame,
+    *,
+    target: str | Sequence[str] | None,
+    task: Task | str | None,
+    metric: MetricId | str | None,
+    path: str | None = None,
+) -> DataProfile:
+    """Profile the table; an ordinal metric settles an ordered-or-not reading the data left open.
+
+    Integer levels 1..3 may be categories or an ordered scale, and the profiler keeps ordinal
+    as an alternative when it reads them as classes. Judging by ``mae_index`` or ``qwk``
+    (distances between class indices) says the classes are ordered, so the task becomes
+    ordinal. Nothing changes when ``--task`` was given, or ordinal was not an alternative for
+    numbered levels (names like "red", "blue" carry no order of their own).
+    """
+    profile = profile_frame(frame, target=target, task=task, path_hint=path)
+    if task is not None or metric is None or str(metric) not in ORDINAL_METRICS:
+        return profile
+    ordinal = next(
+        (
+            a
+            for a in profile.alternatives
+            if a.task is Task.ORDINAL and a.label_encoding in NUMBERED_LEVELS
+        ),
+        None,
+    )
+    if profile.task is Task.ORDINAL or ordinal is None:
+        return profile
+    imposed = profile_frame(frame, target=target, task=Task.ORDINAL, path_hint=path)
+    return dataclasses.replace(
+        imposed,
+        target_detection=f"{profile.target_detection}; task ordinal because --metric {metric} "
+        f"scores ordered classes ({ordinal.evidence})",
+        alternatives=(),
+    )
 
 
 def _prior_confidence(candidates: Sequence[Candidate]) -> float:
@@ -137,7 +183,7 @@ def recommend(
     started = time.monotonic() if started_at is None else started_at
     path = None if isinstance(source, pd.DataFrame) else os.fspath(source)
     frame = read_table(source, sample=sample, seed=seed)
-    profile = profile_frame(frame, target=target, task=task, path_hint=path)
+    profile = profile_for_metric(frame, target=target, task=task, metric=metric, path=path)
     listed = shortlist(profile, objective=objective, rules=load_rules(rules), metric=metric)
     if not metric_applies(listed.metric, profile.task):
         raise UsageError(

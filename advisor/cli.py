@@ -204,11 +204,15 @@ def explain(
     as_json: bool,
 ) -> None:
     """Profile DATA and show the shortlist with the full rule trace (no training)."""
-    from advisor.profiling import profile as run
+    from advisor._recommend import profile_for_metric
+    from advisor.profiling import read_table
     from advisor.report import render_profile, render_shortlist, render_trace
     from advisor.selection import load_rules, shortlist
 
-    result = run(data, target=_targets(target), task=task, sample=sample)
+    frame = read_table(data, sample=sample)
+    result = profile_for_metric(
+        frame, target=_targets(target), task=task, metric=metric, path=data
+    )
     listed = shortlist(result, objective=objective, rules=load_rules(rule_files), metric=metric)
     if as_json:
         _print_json(

@@ -4,7 +4,8 @@ For every dataset folder (``train.csv``, ``test.csv``, described by ``manifest.j
 
 1. **exhaustive**: every catalog loss applicable to the task, full-length training with early
    stopping, the learning rate tuned on a validation split of train, 3 seeds; the reference.
-2. **lossadvisor**: ``recommend`` on train.csv (target given, task detected) with its budget.
+2. **lossadvisor**: ``recommend`` on train.csv with its budget, told the target and the metric
+   the dataset is judged by (``--metric``, as plain AutoML is); the task is detected.
 3. **rules only**: ``recommend --no-search``.
 4. **task default**: mse / bce / ce (multilabel_bce; ce for ordinal), lr tuned like the others.
 5. **plain AutoML**: an Optuna TPE study over all applicable losses as one categorical
@@ -179,7 +180,12 @@ def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
 def run_lossadvisor(dataset: Dataset, *, budget: float, search: bool) -> dict[str, Any]:
     started = time.monotonic()
     advice = recommend(
-        dataset.train_path, target=dataset.target, search=search, budget_s=budget, seed=0
+        dataset.train_path,
+        target=dataset.target,
+        metric=dataset.metric,
+        search=search,
+        budget_s=budget,
+        seed=0,
     )
     return {
         "loss": advice.recommendation.loss.value,

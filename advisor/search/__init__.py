@@ -1,7 +1,7 @@
 """Confirmation: Optuna ask-and-tell over short batched runs; the only place that imports optuna."""
 
 from advisor.search._confirm import SearchProgress, confirm, fit_settings_for
-from advisor.search._decide import Decision, decide, paired_p_value
+from advisor.search._decide import Decision, decide, paired_p_value, settled
 from advisor.search._explore import suggest_loss
 from advisor.search._worker import join_study
 
@@ -14,4 +14,5 @@ __all__ = [
     "join_study",
     "suggest_loss",
     "paired_p_value",
+    "settled",
 ]

@@ -26,11 +26,12 @@ from advisor.records import (
     CandidateResult,
     DataProfile,
     LossId,
+    MetricId,
     SearchResult,
     Shortlist,
     TrialOutcome,
 )
-from advisor.search._decide import Decision, decide
+from advisor.search._decide import Decision, decide, settled
 from advisor.search._explore import best_settings, explore
 from advisor.search._splits import N_SPLITS, SplitMaker, make_splits
 from advisor.search._storage import describe_storage, open_study
@@ -86,15 +87,22 @@ def _repeat(
     factory: ModelFactory | None,
     device: str,
     report: Callable[[int], None],
+    prior: Sequence[LossId],
+    metric: MetricId,
+    maximize: bool,
 ) -> dict:
-    """Score every finalist on splits 1..R, then on more splits while the budget allows.
+    """Score every finalist on splits 1..R, then on more splits while they can still matter.
 
-    More paired splits only sharpen the comparison, so time left over after R splits buys up
-    to MAX_REPEATS of them; such a split is started only when one like the last still fits.
+    More paired splits sharpen the comparison, so time left over after R splits buys up to
+    MAX_REPEATS of them; such a split is started only when one like the last still fits. The
+    repeats stop early once the decision is settled: no other finalist can beat the chosen
+    one by a margin that matters (``settled``), so further splits would only spend time.
     """
     scores: dict = {loss: [] for loss in finalists}
     seconds = 0.0
     for split in range(1, MAX_REPEATS + 1):
+        if split > MIN_REPEATS and _decided(scores, prior=prior, metric=metric, maximize=maximize):
+            break
         left = deadline - time.monotonic()
         # planned splits may be cut short (still paired and fair); extra ones must fit whole
         needed = 0.5 * seconds if split <= repeats else 1.1 * seconds
@@ -122,6 +130,17 @@ def _repeat(
             scores[member.loss].append(result.score)
         report(split)
     return scores
+
+
+def _decided(scores: dict, *, prior: Sequence[LossId], metric: MetricId, maximize: bool) -> bool:
+    """Whether every other finalist is settled against the one the scores so far choose."""
+    results = [_result(loss, ({}, 0.0), values) for loss, values in scores.items()]
+    chosen = decide(results, prior=prior, metric=metric, maximize=maximize).chosen
+    return all(
+        settled(scores[chosen], values, maximize=maximize)
+        for loss, values in scores.items()
+        if loss is not chosen
+    )
 
 
 def confirm(
@@ -251,6 +270,9 @@ def confirm(
         factory=factory,
         device=device,
         report=lambda split: tell("confirm", split, max(split, repeats)),
+        prior=shortlist.losses,
+        metric=shortlist.metric,
+        maximize=direction == "maximize",
     )
     results = tuple(_result(loss, finalists[loss], values) for loss, values in scores.items())
     maximize = direction == "maximize"

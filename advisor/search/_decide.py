@@ -16,10 +16,13 @@ from scipy import stats
 
 from advisor.records import CandidateResult, Comparison, LossId, MetricId
 
-__all__ = ["Decision", "decide", "paired_p_value"]
+__all__ = ["Decision", "decide", "paired_p_value", "settled"]
 
 SIGNIFICANCE = 0.05
 MIN_PAIRS = 3
+# A gap below this share of the chosen loss's score does not change the advice: no one picks
+# a loss for a 0.5% better validation score, which split noise alone often exceeds.
+EQUIVALENCE = 0.005
 
 
 def paired_p_value(better: Sequence[float], worse: Sequence[float]) -> float:
@@ -41,6 +44,32 @@ def paired_p_value(better: Sequence[float], worse: Sequence[float]) -> float:
     if np.allclose(gaps, gaps[0]):
         return 0.0 if abs(gaps[0]) > 1e-12 else 1.0
     return float(stats.ttest_rel(a, b).pvalue)
+
+
+def settled(chosen: Sequence[float], other: Sequence[float], *, maximize: bool) -> bool:
+    """True when more paired splits could not make ``other`` worth choosing over ``chosen``.
+
+    That is when the one-sided 95% upper bound of ``other``'s advantage lies below
+    EQUIVALENCE x |chosen's mean|: ``other`` is then significantly worse, or at best
+    negligibly better. A stopping rule for futility only: it never ends a search because a
+    challenger looks better, so it cannot inflate the chance of a false "significant".
+
+    Example:
+        >>> settled([0.50, 0.51, 0.52], [0.40, 0.41, 0.40], maximize=True)
+        True
+        >>> settled([0.50, 0.51, 0.52], [0.52, 0.49, 0.55], maximize=True)
+        False
+    """
+    a, b = np.asarray(chosen, dtype=float), np.asarray(other, dtype=float)
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    if a.size < MIN_PAIRS:
+        return False
+    sign = 1.0 if maximize else -1.0
+    advantage = sign * (b - a)
+    spread = advantage.std(ddof=1) / math.sqrt(advantage.size)
+    upper = advantage.mean() + stats.t.ppf(0.95, advantage.size - 1) * spread
+    return bool(upper < EQUIVALENCE * abs(a.mean()))
 
 
 class Decision:

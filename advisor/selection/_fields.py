@@ -15,6 +15,7 @@ from advisor.records import (
     DataProfile,
     ImbalanceLevel,
     LabelEncoding,
+    MetricId,
     Objective,
     ObjectiveKind,
     Task,
@@ -62,6 +63,12 @@ FIELDS: Mapping[str, FieldSpec] = {
         _number("n_classes", "classes (labels for multilabel); 0 for regression"),
         _choice("objective", "the user's --objective", ObjectiveKind),
         _number("objective.quantile", "Q of --objective quantile:Q"),
+        FieldSpec(
+            name="metric",
+            type=FieldType.CHOICE,
+            doc="the metric the user judges by (--metric), or auto",
+            choices=("auto", *(m.value for m in MetricId)),
+        ),
         _number("imbalance.ratio", "majority/minority class count"),
         _number("imbalance.minority_share", "share of the smallest class"),
         _number("imbalance.positive_rate", "binary: share of the positive (second) class"),
@@ -106,8 +113,12 @@ def _positive_rate(profile: DataProfile) -> float | None:
     return counts[1] / sum(counts) if len(counts) == 2 and sum(counts) else None
 
 
-def profile_fields(profile: DataProfile, objective: Objective) -> dict[str, Any]:
-    """Flatten a profile and an objective into the values rules test (None = not measured).
+def profile_fields(
+    profile: DataProfile, objective: Objective, metric: MetricId | None = None
+) -> dict[str, Any]:
+    """Flatten a profile, the objective and the user's metric into the values rules test.
+
+    None means not measured; ``metric`` is ``auto`` unless the user named one.
 
     Example:
         >>> from advisor.selection._fields import FIELDS
@@ -125,6 +136,7 @@ def profile_fields(profile: DataProfile, objective: Objective) -> dict[str, Any]
         "n_classes": profile.n_classes,
         "objective": objective.kind.value,
         "objective.quantile": objective.quantile,
+        "metric": metric.value if metric is not None else "auto",
         "imbalance.ratio": imbalance.ratio if imbalance else None,
         "imbalance.minority_share": imbalance.minority_share if imbalance else None,
         "imbalance.positive_rate": _positive_rate(profile),

@@ -236,7 +236,8 @@ def shortlist(
         profile: the measured data.
         objective: the user's stated preference (``--objective``), default ``auto``.
         rules: rules to apply; default: the bundled rules.
-        metric: overrides the validation metric the rules choose (``--metric``).
+        metric: the metric the user judges by (``--metric``): it overrides the one the rules
+            choose, and rules may test it (field ``metric``).
 
     Raises:
         UsageError: unknown metric or objective, or every applicable loss was excluded.
@@ -248,7 +249,12 @@ def shortlist(
     rules = load_rules() if rules is None else rules
     catalog = load_catalog()
     applicable = {loss for loss, spec in catalog.items() if profile.task in spec.tasks}
-    fields = profile_fields(profile, objective)
+    if metric is not None:
+        names = [m.value for m in MetricId]
+        if str(metric) not in names:
+            raise UsageError(f"unknown metric {str(metric)!r}; expected one of {', '.join(names)}")
+        metric = MetricId(str(metric))
+    fields = profile_fields(profile, objective, metric)
     tally = _Tally(catalog, applicable)
     trace = []
     for rule, fired, detail in match_rules(rules, fields):
@@ -258,10 +264,7 @@ def shortlist(
         )
 
     if metric is not None:
-        names = [m.value for m in MetricId]
-        if str(metric) not in names:
-            raise UsageError(f"unknown metric {str(metric)!r}; expected one of {', '.join(names)}")
-        tally.metric = (MetricId(str(metric)), "chosen with --metric")
+        tally.metric = (metric, "chosen with --metric")
     if tally.metric is None:
         raise RuleError(
             f"no rule chose a validation metric for task {profile.task.value!r}; "

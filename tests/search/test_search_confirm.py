@@ -13,7 +13,7 @@ import torch
 
 from advisor.errors import UsageError
 from advisor.profiling import profile_frame
-from advisor.records import DataProfile, Shortlist
+from advisor.records import DataProfile, LossId, MetricId, Shortlist
 from advisor.search import SearchProgress, confirm
 from advisor.selection import shortlist
 
@@ -103,3 +103,30 @@ def test_confirm_rejects_unusable_budgets(table, kwargs, match) -> None:
     frame, profile, listed = table
     with pytest.raises(UsageError, match=match):
         confirm(frame, profile, listed, **kwargs)
+
+
+@pytest.mark.slow
+def test_repeats_stop_once_no_finalist_can_matter(table) -> None:
+    # MAE (chosen: the rules lead with robust losses here) against a pinball loss at q=0.95,
+    # which is far off the median on the mae metric: settled after the first 3 splits,
+    # though the budget would buy up to 10.
+    frame, profile, listed = table
+    by_loss = {c.loss.value: c for c in listed.candidates}
+    far = dataclasses.replace(by_loss["mae"], loss=LossId.QUANTILE, params={"q": 0.95})
+    pair = dataclasses.replace(listed, candidates=(by_loss["mae"], far))
+    search, decision = confirm(frame, profile, pair, budget_s=60.0, trials=2, seed=0)
+    assert decision.chosen.value == "mae"
+    assert [r.n for r in search.results] == [3, 3]
+    assert search.elapsed_s < 30.0
+
+
+def test_decided_reads_the_scores_so_far() -> None:
+    from advisor.search._confirm import _decided
+
+    prior = [LossId.MSE, LossId.HUBER]
+    clear = {LossId.MSE: [1.0, 1.1, 1.05], LossId.HUBER: [2.0, 2.2, 2.1]}
+    noisy = {LossId.MSE: [1.0, 1.1, 1.05], LossId.HUBER: [0.9, 1.3, 1.0]}
+    kwargs = dict(prior=prior, metric=MetricId.RMSE, maximize=False)
+    assert _decided(clear, **kwargs)
+    assert not _decided(noisy, **kwargs)
+    assert not _decided({k: v[:2] for k, v in clear.items()}, **kwargs)

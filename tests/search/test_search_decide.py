@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from advisor.records import CandidateResult, LossId, MetricId
-from advisor.search import decide, paired_p_value
+from advisor.search import decide, paired_p_value, settled
 
 
 def _result(loss: LossId, scores: list[float]) -> CandidateResult:
@@ -121,3 +121,38 @@ def test_a_single_scored_candidate_wins_without_a_comparison() -> None:
                       maximize=False)
     assert decision.chosen is LossId.HUBER
     assert decision.comparison is None
+
+
+# --------------------------------------------------------------------------- settled
+
+
+def test_settled_needs_three_pairs() -> None:
+    assert not settled([0.5, 0.5], [0.1, 0.1], maximize=True)
+
+
+def test_a_clearly_worse_challenger_is_settled_either_direction() -> None:
+    assert settled([0.9, 0.91, 0.92], [0.7, 0.72, 0.71], maximize=True)
+    assert settled([1.0, 1.1, 1.05], [2.0, 2.1, 2.2], maximize=False)
+
+
+def test_a_negligibly_better_challenger_is_settled_a_noisy_one_is_not() -> None:
+    # better by 0.1% with tiny spread: below the 0.5% margin even at its upper bound
+    chosen = np.array([1.00, 1.02, 0.98, 1.01])
+    assert settled(chosen, chosen - 0.001 + np.array([0, 1e-4, -1e-4, 0]), maximize=False)
+    # same mean gap, large spread: it could still be 0.5% better
+    assert not settled(chosen, chosen - 0.001 + np.array([0.03, -0.03, 0.02, -0.02]),
+                       maximize=False)
+
+
+def test_a_significantly_better_challenger_is_never_settled() -> None:
+    chosen = [0.70, 0.71, 0.69, 0.70]
+    assert not settled(chosen, [0.75, 0.76, 0.74, 0.75], maximize=True)
+
+
+def test_settled_bound_matches_a_scipy_one_sided_interval() -> None:
+    rng = np.random.default_rng(3)
+    chosen = rng.normal(10.0, 0.2, size=6)
+    other = chosen + rng.normal(0.0, 0.01, size=6)
+    gaps = chosen - other  # minimised: advantage of other = chosen - other
+    low, high = stats.t.interval(0.90, len(gaps) - 1, loc=gaps.mean(), scale=stats.sem(gaps))
+    assert settled(chosen, other, maximize=False) == (high < 0.005 * abs(chosen.mean()))

@@ -19,10 +19,13 @@ from advisor.selection import load_rules, shortlist
 class Case(NamedTuple):
     profile: DataProfile
     objective: str | None = None
+    metric: str | None = None
 
 
-def case(task: str = "regression", objective: str | None = None, **measured) -> Case:
-    return Case(make_profile(task, **measured), objective)
+def case(
+    task: str = "regression", objective: str | None = None, metric: str | None = None, **measured
+) -> Case:
+    return Case(make_profile(task, **measured), objective, metric)
 
 
 _FIRED: dict[str, dict[str, bool]] = {}
@@ -32,7 +35,7 @@ def fired(c: Case) -> dict[str, bool]:
     """rule id -> fired, from the shortlist trace (memoised: each case is shortlisted once)."""
     key = repr(c)
     if key not in _FIRED:
-        trace = shortlist(c.profile, objective=c.objective).trace
+        trace = shortlist(c.profile, objective=c.objective, metric=c.metric).trace
         _FIRED[key] = {line.rule: line.fired for line in trace}
     return _FIRED[key]
 
@@ -85,7 +88,11 @@ RULE_CASES: dict[str, tuple[Case, Case | None]] = {
     "binary-imbalance-mild": (case("binary", ratio=2.0), case("binary", ratio=5.0)),
     "binary-imbalance": (case("binary", ratio=5.0), case("binary", ratio=2.0)),
     "focal-alpha-from-prior": (case("binary", ratio=2.0), BINARY),
-    "multiclass-imbalance": (case("ordinal", ratio=4.0), case("binary", ratio=4.0)),
+    "multiclass-imbalance": (case("multiclass", ratio=4.0), case("ordinal", ratio=4.0)),
+    "ordinal-imbalance-recall": (
+        case("ordinal", ratio=4.0, metric="balanced_accuracy"),
+        case("ordinal", ratio=4.0),
+    ),
     "imbalance-extreme": (case("multilabel", ratio=25.0), case("multiclass", ratio=6.0)),
     "imbalance-smoothing-lower": (case("multiclass", ratio=6.0), MULTI),
     "multilabel-imbalance": (case("multilabel", ratio=6.0), MULTILABEL),
@@ -167,6 +174,27 @@ RULE_CASES: dict[str, tuple[Case, Case | None]] = {
     "objective-minority-recall-multilabel": (
         case("multilabel", objective="minority-recall"),
         case("multiclass", objective="minority-recall"),
+    ),
+    # the metric the user is judged by
+    "metric-given-squared-error": (
+        case("regression_count", metric="rmse"),
+        case("regression_count", metric="mae"),
+    ),
+    "metric-given-absolute-error": (
+        case("regression", metric="median_ae"),
+        case("ordinal", classes=5, metric="mae"),
+    ),
+    "metric-given-deviance": (
+        case("regression_positive", metric="gamma_deviance"),
+        case("regression_positive", metric="rmse"),
+    ),
+    "metric-given-accuracy": (
+        case("binary", ratio=2.0, metric="accuracy"),
+        case("binary", ratio=2.0, metric="balanced_accuracy"),
+    ),
+    "metric-given-probabilities": (
+        case("multilabel", classes=3, metric="log_loss"),
+        case("multilabel", classes=3),
     ),
     "objective-minority-recall-metric": (
         case("multiclass", objective="minority-recall"),
@@ -338,3 +366,26 @@ def test_imbalance_rules_agree_with_the_profile_level_bands(ratio):
     assert trace["binary-imbalance-mild"] is (level == "mild")
     assert trace["binary-imbalance"] is (level in ("strong", "extreme"))
     assert trace["imbalance-extreme"] is (level == "extreme")
+
+
+@pytest.mark.parametrize("ratio, expected", [(1.49, False), (1.5, True), (1.51, True)])
+def test_metric_given_accuracy_threshold(ratio, expected):
+    c = case("binary", metric="accuracy", ratio=ratio)
+    assert fired(c)["metric-given-accuracy"] is expected
+
+
+def test_the_metric_judged_by_reorders_an_imbalanced_binary_shortlist():
+    # 4:1 classes: judged by balanced accuracy the weighted loss leads; judged by accuracy,
+    # which a threshold moved towards the minority costs, plain BCE leads.
+    profile = make_profile("binary", ratio=4.0)
+    recall = shortlist(profile, metric="balanced_accuracy")
+    accuracy = shortlist(profile, metric="accuracy")
+    assert recall.losses[0].value == "bce_weighted"
+    assert accuracy.losses[0].value == "bce"
+    assert accuracy.metric.value == "accuracy"
+    assert accuracy.metric_reason == "chosen with --metric"
+
+
+def test_no_metric_means_auto_and_no_metric_rule_fires():
+    trace = {line.rule: line.fired for line in shortlist(make_profile("binary", ratio=4.0)).trace}
+    assert not any(fired for rule, fired in trace.items() if rule.startswith("metric-given-"))
