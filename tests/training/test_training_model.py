@@ -52,3 +52,83 @@ def test_member_state_round_trips_a_checkpoint() -> None:
     assert not torch.allclose(stack(x)[1], before)
     stack.load_member_state(1, saved)
     torch.testing.assert_close(stack(x)[1].detach(), before)
+
+
+def test_default_mlp_is_linear_relu_layers() -> None:
+    layers = [type(module) for module in default_mlp(3, 2)]
+    assert layers == [nn.Linear, nn.ReLU, nn.Linear, nn.ReLU, nn.Linear]
+
+
+def _relu_after_tanh(n_inputs: int, n_outputs: int) -> nn.Module:
+    """ReLU after a non-linear layer must not run in place (Tanh's backward needs its output)."""
+    return nn.Sequential(
+        nn.Linear(n_inputs, 6), nn.Tanh(), nn.ReLU(), nn.Linear(6, n_outputs, bias=False)
+    )
+
+
+class _Residual(nn.Module):
+    """Not a plain Sequential: runs through vmap."""
+
+    def __init__(self, n_inputs: int, n_outputs: int) -> None:
+        super().__init__()
+        self.inner = nn.Linear(n_inputs, n_inputs)
+        self.head = nn.Linear(n_inputs, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x + torch.relu(self.inner(x)))
+
+
+FACTORIES = {"default_mlp": default_mlp, "relu_after_tanh": _relu_after_tanh, "vmap": _Residual}
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_gradients_match_autograd_of_the_model_built_alone(name: str, n_outputs: int) -> None:
+    factory, seeds = FACTORIES[name], [5, 1, 8]
+    stack = StackedModel(seeds, n_inputs=4, n_outputs=n_outputs, factory=factory)
+    x = torch.randn(11, 4, generator=torch.Generator().manual_seed(2))
+    upstream = torch.randn(len(seeds), 11, n_outputs, generator=torch.Generator().manual_seed(3))
+    stack(x).backward(upstream)
+    for index, seed in enumerate(seeds):
+        alone = _alone(factory, seed, 4, n_outputs)
+        alone(x).backward(upstream[index])
+        for param_name, param in alone.named_parameters():
+            torch.testing.assert_close(
+                stack.params[param_name].grad[index], param.grad, atol=1e-5, rtol=1e-5
+            )
+
+
+@pytest.mark.parametrize("n_rows", [1, 5, 100, 512])
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_a_member_computes_bit_for_bit_the_same_in_any_stack(n_rows: int, n_outputs: int) -> None:
+    """Batched and one-after-another training agree exactly because of this (see _fit tests)."""
+    seeds = [4, 9, 2, 7, 0]
+    x = torch.randn(n_rows, 20, generator=torch.Generator().manual_seed(1))
+    upstream = torch.randn(len(seeds), n_rows, n_outputs,
+                           generator=torch.Generator().manual_seed(6))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)  # the stack may run on more threads than a member alone
+        stack = StackedModel(seeds, n_inputs=20, n_outputs=n_outputs)
+        together = stack(x)
+        together.backward(upstream)
+        torch.set_num_threads(1)
+        for index, seed in enumerate(seeds):
+            alone = StackedModel([seed], n_inputs=20, n_outputs=n_outputs)
+            output = alone(x)
+            output.backward(upstream[index : index + 1])
+            assert torch.equal(output[0], together[index])
+            for name, value in alone.params.items():
+                assert torch.equal(value.grad[0], stack.params[name].grad[index]), name
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_the_input_rows_are_never_changed_in_place() -> None:
+    def relu_first(n_inputs: int, n_outputs: int) -> nn.Module:
+        return nn.Sequential(nn.ReLU(), nn.Linear(n_inputs, n_outputs))
+
+    x = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
+    before = x.clone()
+    StackedModel([0, 1], n_inputs=3, n_outputs=2, factory=relu_first)(x)
+    assert torch.equal(x, before)

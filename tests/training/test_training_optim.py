@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from advisor.training import StackedAdamW
+from advisor.training import StackedAdamW, StackedModel, default_mlp
 
 STEPS = 25
 
@@ -85,3 +85,51 @@ def test_zero_rate_from_the_start_also_freezes_and_missing_grads_are_skipped() -
     assert torch.equal(untouched.detach(), torch.ones(2, 3))
     optimizer.zero_grad()
     assert param.grad is None
+
+
+def test_parameters_move_into_one_flat_buffer_and_keep_their_values() -> None:
+    stack = StackedModel([0, 1], n_inputs=3, n_outputs=2)
+    before = {name: value.detach().clone() for name, value in stack.params.items()}
+    params = stack.parameters()
+    optimizer = StackedAdamW(params, [1e-2, 1e-2])
+    assert [id(p) for p in stack.parameters()] == [id(p) for p in params]
+    assert sum(p.numel() for p in params) == optimizer.flat.numel()
+    for name, value in stack.params.items():
+        assert value.untyped_storage().data_ptr() == optimizer.flat.untyped_storage().data_ptr()
+        assert value.is_leaf and value.requires_grad
+        assert torch.equal(value.detach(), before[name])
+
+
+def test_a_stacked_model_trains_like_torch_adamw_on_each_member_alone() -> None:
+    """Gradients from autograd (not assigned by hand) through the flat buffer."""
+    seeds, lrs = [0, 1, 2], [1e-3, 1e-2, 5e-2]
+    generator = torch.Generator().manual_seed(0)
+    batches = [(torch.randn(16, 3, generator=generator), torch.randn(16, 2, generator=generator))
+               for _ in range(STEPS)]
+    stack = StackedModel(seeds, n_inputs=3, n_outputs=2)
+    optimizer = StackedAdamW(stack.parameters(), lrs, weight_decay=1e-2)
+    for x, y in batches:
+        optimizer.zero_grad()
+        ((stack(x) - y) ** 2).mean(dim=(1, 2)).sum().backward()
+        optimizer.step()
+    for index, (seed, lr) in enumerate(zip(seeds, lrs, strict=True)):
+        torch.manual_seed(seed)
+        alone = default_mlp(3, 2)
+        reference = torch.optim.AdamW(alone.parameters(), lr=lr, weight_decay=1e-2)
+        for x, y in batches:
+            reference.zero_grad()
+            ((alone(x) - y) ** 2).mean().backward()
+            reference.step()
+        for name, param in alone.named_parameters():
+            torch.testing.assert_close(
+                stack.params[name].detach()[index], param.detach(), atol=1e-5, rtol=1e-4
+            )
+
+
+def test_parameters_that_do_not_stack_the_members_are_rejected() -> None:
+    with pytest.raises(ValueError, match="got no parameters"):
+        StackedAdamW([], [1e-3])
+    with pytest.raises(ValueError, match=r"shape \(2, 3\) does not stack.*\(3 given\)"):
+        StackedAdamW([torch.zeros(2, 3, requires_grad=True)], [1e-3] * 3)
+    with pytest.raises(ValueError, match=r"shape \(\) does not stack.*\(1 given\)"):
+        StackedAdamW([torch.zeros((), requires_grad=True)], [1e-3])
