@@ -7,9 +7,10 @@ AdamW optimisers; tests check it step for step against ``torch.optim.AdamW``.
 A member's rate set to 0 freezes it (pruned or early-stopped).
 
 The optimiser moves its parameters into one flat buffer (each stays the same tensor object, now
-a view of it), so a step is about ten element-wise kernels on one tensor instead of ten per
-parameter tensor: a small MLP's step spends most of its time in per-kernel overhead, not in
-arithmetic (measured ~280 vs ~60 us per step for a 3-layer MLP).
+a view of it), so a step is ten element-wise kernels on one tensor instead of about ten per
+parameter tensor, plus the small tensors a per-tensor rate needs: for the default MLP a step
+takes 105 instead of 350 us alone, 190 instead of 400 us for 8 members (one thread), almost
+all of it per-kernel overhead rather than arithmetic.
 """
 
 from __future__ import annotations

@@ -161,3 +161,24 @@ def test_deadline_in_the_past_ends_after_one_step() -> None:
         assert result.steps == 1
         assert [step for step, _ in result.history] == [1]
         assert math.isfinite(result.score)
+
+
+class _Residual(torch.nn.Module):
+    """A user model that is not a plain Sequential: trained through vmap."""
+
+    def __init__(self, n_inputs: int, n_outputs: int) -> None:
+        super().__init__()
+        self.inner = torch.nn.Linear(n_inputs, 16)
+        self.head = torch.nn.Linear(n_inputs + 16, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([x, torch.relu(self.inner(x))], dim=-1))
+
+
+def test_a_user_factory_trains_through_the_vmap_path() -> None:
+    data = _regression()
+    members = [MemberSpec(loss=LossId.MSE, params={}, lr=1e-2, seed=s) for s in range(2)]
+    results = fit_short(members, data, settings=SETTINGS, factory=_Residual)
+    for result in results:
+        first, best = result.history[0][1], result.score
+        assert math.isfinite(best) and best < first
