@@ -25,6 +25,13 @@ MIN_PAIRS = 3
 EQUIVALENCE = 0.005
 
 
+def _finite_pairs(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The splits where both losses were scored (a failed run scores NaN)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
+
+
 def paired_p_value(better: Sequence[float], worse: Sequence[float]) -> float:
     """Two-sided paired t-test p-value; 1.0 below MIN_PAIRS pairs, 0/1 for constant gaps.
 
@@ -35,9 +42,7 @@ def paired_p_value(better: Sequence[float], worse: Sequence[float]) -> float:
         >>> round(paired_p_value([0.9, 0.8, 0.85], [0.7, 0.65, 0.7]), 4)
         0.0099
     """
-    a, b = np.asarray(better, dtype=float), np.asarray(worse, dtype=float)
-    keep = np.isfinite(a) & np.isfinite(b)
-    a, b = a[keep], b[keep]
+    a, b = _finite_pairs(better, worse)
     if a.size < MIN_PAIRS:
         return 1.0
     gaps = a - b
@@ -60,9 +65,7 @@ def settled(chosen: Sequence[float], other: Sequence[float], *, maximize: bool) 
         >>> settled([0.50, 0.51, 0.52], [0.52, 0.49, 0.55], maximize=True)
         False
     """
-    a, b = np.asarray(chosen, dtype=float), np.asarray(other, dtype=float)
-    keep = np.isfinite(a) & np.isfinite(b)
-    a, b = a[keep], b[keep]
+    a, b = _finite_pairs(chosen, other)
     if a.size < MIN_PAIRS:
         return False
     sign = 1.0 if maximize else -1.0
