@@ -82,11 +82,12 @@ GOLDEN = [
         "binary-1-to-50",
         make_profile("binary", ratio=50.0),
         None,
-        ("bce_weighted", "focal", "bce", "squared_hinge"),
+        ("bce_weighted", "focal", "logit_adjusted", "bce", "squared_hinge"),
         "balanced_accuracy",
         "Extreme 1:50 imbalance: pos_weight moves the decision boundary towards the minority, "
-        "which a threshold metric rewards; focal (easy vs hard, not class vs class) ties on "
-        "score and loses on simplicity; accuracy would reward predicting the majority.",
+        "which a threshold metric rewards; focal (easy vs hard, not class vs class) and the "
+        "prior-adjusted logits tie on score and lose on simplicity; accuracy would reward "
+        "predicting the majority.",
     ),
     Golden(
         "binary-balanced",
@@ -199,16 +200,16 @@ GOLDEN = [
         "binary-calibrated-imbalanced",
         make_profile("binary", ratio=8.0),
         "calibrated-probabilities",
-        ("bce", "bce_weighted", "focal"),
+        ("bce", "bce_weighted", "focal", "logit_adjusted"),
         "log_loss",
-        "Calibration outranks imbalance: BCE first, the re-weighted losses lowered since they "
-        "shift predicted probabilities, log loss judges.",
+        "Calibration outranks imbalance: BCE first, the re-weighted and prior-adjusted losses "
+        "lowered since they shift predicted probabilities, log loss judges.",
     ),
     Golden(
         "binary-minority-recall",
         make_profile("binary", ratio=5.0),
         "minority-recall",
-        ("bce_weighted", "focal", "bce", "logit_adjusted", "squared_hinge"),
+        ("bce_weighted", "focal", "logit_adjusted", "bce", "squared_hinge"),
         "balanced_accuracy",
         "Recall on the rare class: pos_weight leads, focal and prior-adjusted logits follow; no "
         "two-logit duplicate of bce_weighted (ce_weighted) takes a slot.",
