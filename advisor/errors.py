@@ -7,6 +7,10 @@ exits 1. Each class also mixes in the builtin it resembles, so library users can
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 __all__ = [
     "AdvisorError",
     "AdvisorWarning",
@@ -14,6 +18,7 @@ __all__ = [
     "InputFileError",
     "RuleError",
     "UsageError",
+    "warn",
 ]
 
 
@@ -49,3 +54,17 @@ class RuleError(AdvisorError, ValueError):
 
 class AdvisorWarning(UserWarning):
     """A doubtful heuristic or a repaired input: worth telling, not worth failing."""
+
+
+def warn(message: str) -> None:
+    """Issue an ``AdvisorWarning`` attributed to the first caller outside this package.
+
+    A fixed ``stacklevel`` points at whichever of the package's own modules happens to sit
+    that many frames up (``profile``, ``recommend``, the scikit-learn step all reach the
+    profiler through different depths); the user's line is the one worth showing.
+    """
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 2  # stacklevel 2 is warn's caller
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, AdvisorWarning, stacklevel=level)

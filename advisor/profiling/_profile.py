@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from advisor.errors import AdvisorWarning, DataError
+from advisor.errors import DataError, warn
 from advisor.records import (
     DataProfile,
     FeatureKind,
@@ -139,7 +138,7 @@ def _profile(
     imbalance = _imbalance(decision, notes) if decision.task.is_classification else None
 
     for note in notes:
-        warnings.warn(note, AdvisorWarning, stacklevel=3)
+        warn(note)
     return DataProfile(
         target=tuple(columns),
         target_detection=detection,
