@@ -13,6 +13,7 @@ import hashlib
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -70,6 +71,20 @@ def fit_settings_for(n_train: int, *, device: str = "cpu") -> FitSettings:
         patience=6,
         device=device,
     )
+
+
+def _sampler(seed: int, *, n_startup_trials: int) -> optuna.samplers.TPESampler:
+    """TPE over (loss, its parameters, rate) jointly, grouped by the loss's parameter set.
+
+    ``multivariate`` and ``group`` are still marked experimental in Optuna; they are chosen
+    knowingly here (the parameters exist only for their loss), so their warning is not passed
+    on to every library user.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, group=True, n_startup_trials=n_startup_trials
+        )
 
 
 def _default_study_name(profile: DataProfile, shortlist: Shortlist, seed: int) -> str:
@@ -198,9 +213,7 @@ def confirm(
         study_name=name,
         direction=direction,
         resume=resume,
-        sampler=optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, group=True, n_startup_trials=len(candidates)
-        ),
+        sampler=_sampler(seed, n_startup_trials=len(candidates)),
         # the first rung after a sixth of the step budget: earlier scores say little
         pruner=optuna.pruners.SuccessiveHalvingPruner(
             min_resource=max(1, max_steps // 6), reduction_factor=3

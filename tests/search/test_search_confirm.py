@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import optuna
@@ -15,9 +16,8 @@ from advisor.errors import UsageError
 from advisor.profiling import profile_frame
 from advisor.records import DataProfile, LossId, MetricId, Shortlist
 from advisor.search import SearchProgress, confirm
+from advisor.search._confirm import _sampler
 from advisor.selection import shortlist
-
-pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
 BUDGET = 8.0
 SLACK = 6.0  # the mandatory confirmation splits may finish a little past the budget
@@ -130,3 +130,11 @@ def test_decided_reads_the_scores_so_far() -> None:
     assert _decided(clear, **kwargs)
     assert not _decided(noisy, **kwargs)
     assert not _decided({k: v[:2] for k, v in clear.items()}, **kwargs)
+
+
+def test_the_sampler_passes_on_no_experimental_warning() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sampler = _sampler(0, n_startup_trials=3)
+    assert isinstance(sampler, optuna.samplers.TPESampler)
+    assert not [w for w in caught if issubclass(w.category, optuna.exceptions.ExperimentalWarning)]
