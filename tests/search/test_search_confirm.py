@@ -48,8 +48,9 @@ def table() -> tuple[pd.DataFrame, DataProfile, Shortlist]:
 def test_confirm_scores_every_shortlisted_loss_within_the_budget(table) -> None:
     frame, profile, listed = table
     seen: list[SearchProgress] = []
-    search, decision = confirm(frame, profile, listed, budget_s=BUDGET, trials=6, seed=0,
-                               progress=seen.append)
+    search, decision = confirm(
+        frame, profile, listed, budget_s=BUDGET, trials=6, seed=0, progress=seen.append
+    )
     assert [r.loss for r in search.results] == list(listed.losses)
     for result in search.results:
         assert result.n >= 2 and len(result.scores) == result.n
@@ -94,11 +95,14 @@ def test_resumed_study_does_not_repeat_finished_trials(table, tmp_path) -> None:
     assert study.user_attrs["fingerprint"]["seed"] == 0
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"budget_s": 0}, "--budget must be a positive"),
-    ({"budget_s": float("nan")}, "--budget must be a positive"),
-    ({"trials": 0}, "--trials must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"budget_s": 0}, "--budget must be a positive"),
+        ({"budget_s": float("nan")}, "--budget must be a positive"),
+        ({"trials": 0}, "--trials must be at least 1"),
+    ],
+)
 def test_confirm_rejects_unusable_budgets(table, kwargs, match) -> None:
     frame, profile, listed = table
     with pytest.raises(UsageError, match=match):
