@@ -2,6 +2,7 @@
 
 - ``load_catalog`` / ``get_loss`` / ``losses_for``: metadata read from ``rules/losses.yaml``.
 - ``build_loss``: the ``torch.nn.Module`` that trains with a loss and its parameters.
+- ``stacked_loss``: one module for G members of one loss id, each with its own parameters.
 - ``fit_target`` / ``output_size``: how the target is encoded and how wide the head is.
 - ``pytorch_snippet``: copy-pasteable code for the recommendation.
 
@@ -31,6 +32,7 @@ from advisor.losses._context import (
     robust_center_scale,
 )
 from advisor.losses._snippet import pytorch_snippet
+from advisor.losses._stacked import StackedLoss, padded_rows, stacked_loss
 from advisor.losses._targets import TargetTransform, fit_target, output_size
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "LossContext",
     "LossSpec",
     "ParamSpec",
+    "StackedLoss",
     "TargetKind",
     "TargetTransform",
     "build_context",
@@ -50,8 +53,10 @@ __all__ = [
     "log_prior",
     "losses_for",
     "output_size",
+    "padded_rows",
     "pos_weights",
     "pytorch_snippet",
     "resolve_params",
     "robust_center_scale",
+    "stacked_loss",
 ]
