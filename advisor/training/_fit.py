@@ -4,6 +4,8 @@ Training knows nothing of Optuna: it takes plain members and a ``should_stop(mem
 score)`` callback (which the search wires to ``trial.report`` / ``trial.should_prune``).
 Each member is judged on the validation rows by a loss-independent metric, keeps its best
 score (early stopping: validation, never training loss) and the predictions that scored it.
+The active members of one loss id share its encoded target and one stacked loss call per step
+(``stacked_loss``), whether the stack holds one member or many.
 """
 
 from __future__ import annotations
@@ -16,8 +18,17 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn import functional as F  # noqa: N812 - the universal torch idiom
 
-from advisor.losses import build_context, build_loss, fit_target, output_size
+from advisor.losses import (
+    LossContext,
+    StackedLoss,
+    build_context,
+    fit_target,
+    output_size,
+    padded_rows,
+    stacked_loss,
+)
 from advisor.records import LossId, MetricId, Task
 from advisor.training._metrics import metric_direction, score_metric
 from advisor.training._model import ModelFactory, StackedModel
@@ -82,14 +93,12 @@ class MemberResult:
 
 
 class _Member:
-    """Per-member state during a run: target encoding, loss module, best so far."""
+    """Per-member state during a run: target encoding, head width, best so far."""
 
-    def __init__(self, spec: MemberSpec, data: TrainingData, device: torch.device) -> None:
-        context = build_context(data.y_train, task=data.task, n_classes=data.n_classes)
+    def __init__(self, spec: MemberSpec, data: TrainingData, context: LossContext) -> None:
+        self.spec = spec
         self.transform = fit_target(spec.loss, data.y_train, context=context)
-        self.loss_fn = build_loss(spec.loss, spec.params, context=context).to(device)
         self.width = output_size(spec.loss, data.n_classes)
-        self.target = self.transform.encode(data.y_train).to(device)
         self.active = True
         self.pruned = False
         self.best = math.nan
@@ -98,6 +107,57 @@ class _Member:
         self.test_prediction: np.ndarray | None = None
         self.history: list[tuple[int, float]] = []
         self.since_best = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Block:
+    """The active members whose heads have one width: one gather, then one loss call per id.
+
+    One ``index_select`` (and one backward) for the whole block costs less than one per loss
+    id, and the split chunks are contiguous, laid out as each member's would be alone.
+    """
+
+    width: int
+    index: torch.Tensor | None  # stack positions, grouped by loss id; None: all, in stack order
+    losses: tuple[LossId, ...]
+    sizes: tuple[int, ...]
+    loss_fns: tuple[StackedLoss, ...]
+
+    def split(self, outputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Each loss id's members' outputs (G, rows, width), from the stack's (K, rows, any)."""
+        if self.index is not None:
+            narrow = outputs if self.width == outputs.shape[-1] else outputs[:, :, : self.width]
+            outputs = narrow.index_select(0, self.index)
+        return outputs.split(self.sizes) if len(self.sizes) > 1 else (outputs,)
+
+
+def _blocks(
+    states: Sequence[_Member], context: LossContext, *, width: int, device: torch.device
+) -> list[_Block]:
+    """Group the active members by head width, then by loss id (rebuilt when one stops)."""
+    by_width: dict[int, dict[LossId, list[int]]] = {}
+    for index, state in enumerate(states):
+        if state.active:
+            by_width.setdefault(state.width, {}).setdefault(state.spec.loss, []).append(index)
+    blocks = []
+    for block_width, by_loss in by_width.items():
+        order = [index for indices in by_loss.values() for index in indices]
+        everyone = block_width == width and order == list(range(len(states)))
+        blocks.append(
+            _Block(
+                width=block_width,
+                index=None if everyone else torch.tensor(order, device=device),
+                losses=tuple(by_loss),
+                sizes=tuple(len(indices) for indices in by_loss.values()),
+                loss_fns=tuple(
+                    stacked_loss(
+                        loss, [states[i].spec.params for i in indices], context=context
+                    ).to(device)
+                    for loss, indices in by_loss.items()
+                ),
+            )
+        )
+    return blocks
 
 
 def _better(new: float, old: float, maximize: bool) -> bool:
@@ -159,7 +219,10 @@ def _fit(
 ) -> list[MemberResult]:
     device = torch.device(settings.device)
     maximize = metric_direction(data.metric) == "maximize"
-    states = [_Member(spec, data, device) for spec in members]
+    context = build_context(data.y_train, task=data.task, n_classes=data.n_classes)
+    states = [_Member(spec, data, context) for spec in members]
+    # fit_target depends on the loss id and the training target only: one encoding per loss id
+    encoded = {state.spec.loss: state.transform.encode(data.y_train).to(device) for state in states}
     width = max(state.width for state in states)
     model = StackedModel(
         [spec.seed for spec in members],
@@ -180,12 +243,21 @@ def _fit(
     )
     n_rows = x_train.shape[0]
     batch = min(settings.batch_size, n_rows)
+    # the stacked losses compute whole blocks of rows (see stacked_loss): the outputs are
+    # padded once per step here, the targets once per epoch, not in every loss call
+    padding = padded_rows(batch) - batch
     generator = torch.Generator().manual_seed(int(data_seed))
 
-    def shuffled() -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """An epoch's rows in a new random order: one gather, then each step a plain slice."""
+    def shuffled() -> tuple[torch.Tensor, dict[LossId, torch.Tensor]]:
+        """An epoch's rows in a new random order: one gather, then each step a plain slice.
+
+        Each target gets ``padding`` more rows, copies of its first, which every loss accepts.
+        """
         order = torch.randperm(n_rows, generator=generator).to(device)
-        return x_train[order], [state.target[order] for state in states]
+        return x_train[order], {
+            loss: torch.cat([target[order], target[order[:1]].expand(padding, *target.shape[1:])])
+            for loss, target in encoded.items()
+        }
 
     x_epoch, targets = shuffled()
     cursor = 0
@@ -224,8 +296,10 @@ def _fit(
                 state.active = False
                 optimizer.freeze(index)
 
+    active = tuple(state.active for state in states)
+    blocks = _blocks(states, context, width=width, device=device)
     cut = False
-    while step < settings.max_steps and any(s.active for s in states):
+    while step < settings.max_steps and any(active):
         if deadline is not None and time.monotonic() > deadline and step > 0:
             cut = True
             break
@@ -233,26 +307,28 @@ def _fit(
             x_epoch, targets = shuffled()
             cursor = 0
         rows = slice(cursor, cursor + batch)
+        target_rows = slice(cursor, cursor + batch + padding)
         cursor += batch
-        # unbind: one backward node that stacks the members' gradients, instead of one
-        # full-size zero-filled gradient per indexed member
-        outputs = model(x_epoch[rows]).unbind(0)
+        outputs = model(x_epoch[rows])
+        if padding:
+            outputs = F.pad(outputs, (0, 0, 0, padding))
         terms = [
-            state.loss_fn(
-                # a full-width output is passed as is: a no-op slice still costs a view and
-                # a backward node per member and step
-                outputs[index] if state.width == width else outputs[index][:, : state.width],
-                targets[index][rows],
+            loss_fn(chunk, targets[loss][target_rows], batch)
+            for block in blocks
+            for loss, loss_fn, chunk in zip(
+                block.losses, block.loss_fns, block.split(outputs), strict=True
             )
-            for index, state in enumerate(states)
-            if state.active
         ]
         optimizer.zero_grad()
-        torch.stack(terms).sum().backward()
+        torch.cat(terms).sum().backward()
         optimizer.step()
         step += 1
         if step % settings.eval_every == 0 or step == settings.max_steps:
             evaluate(step)
+            now_active = tuple(state.active for state in states)
+            if now_active != active:
+                active = now_active
+                blocks = _blocks(states, context, width=width, device=device)
     if not any(state.history for state in states):
         evaluate(step)
     return [

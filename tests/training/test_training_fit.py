@@ -83,6 +83,63 @@ def test_batched_and_sequential_runs_stay_identical_over_a_long_run() -> None:
         np.testing.assert_array_equal(together.prediction, alone.prediction)
 
 
+GROUPED = {
+    "regression": (_regression, [
+        MemberSpec(loss=LossId.HUBER, params={"delta": 0.5}, lr=3e-3, seed=0),
+        MemberSpec(loss=LossId.LOG_COSH, params={}, lr=1e-2, seed=1),
+        MemberSpec(loss=LossId.HUBER, params={"delta": 2.0}, lr=1e-2, seed=2),
+        MemberSpec(loss=LossId.LOG_COSH, params={}, lr=3e-3, seed=3),
+    ]),
+    "binary": (_binary, [
+        MemberSpec(loss=LossId.FOCAL, params={"gamma": 2.0, "alpha": 0.25}, lr=1e-2, seed=0),
+        MemberSpec(loss=LossId.BCE, params={}, lr=3e-3, seed=1),
+        MemberSpec(loss=LossId.FOCAL, params={"gamma": 1.0}, lr=3e-3, seed=2),
+        MemberSpec(loss=LossId.BCE, params={}, lr=1e-2, seed=3),
+    ]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GROUPED))
+def test_members_sharing_a_loss_train_as_they_would_alone(case: str) -> None:
+    """One stacked loss call per loss id, bit for bit as alone, also after a member stops."""
+    make, members = GROUPED[case]
+    data = make()
+    # 50 rows: not a whole number of SIMD blocks, so the padded rows are exercised
+    settings = FitSettings(max_steps=60, batch_size=50, eval_every=10, patience=100)
+    batched = fit_short(
+        members, data, settings=settings, data_seed=5,
+        should_stop=lambda index, step, score: index == 0 and step >= 20,
+    )
+    assert batched[0].pruned and batched[0].steps == 20
+    for member, together in zip(members[1:], batched[1:], strict=True):
+        (alone,) = fit_short([member], data, settings=settings, data_seed=5)
+        assert together.history == alone.history
+        np.testing.assert_array_equal(together.prediction, alone.prediction)
+
+
+def test_narrow_heads_in_a_wide_stack_train_as_beside_one_wide_member() -> None:
+    """One-logit members use the first column of a two-logit stack, gathered apart from it.
+
+    The stack's wider head changes their initial bias, so each is compared with a run beside
+    one two-logit member rather than alone.
+    """
+    data = _binary()
+    wide = MemberSpec(loss=LossId.CE, params={}, lr=1e-2, seed=0)
+    members = [
+        wide,
+        MemberSpec(loss=LossId.FOCAL, params={"gamma": 2.0}, lr=3e-3, seed=1),
+        MemberSpec(loss=LossId.CE_LABEL_SMOOTHING, params={}, lr=3e-3, seed=2),
+        MemberSpec(loss=LossId.BCE, params={}, lr=1e-2, seed=3),
+        MemberSpec(loss=LossId.FOCAL, params={"gamma": 1.0, "alpha": 0.25}, lr=1e-2, seed=4),
+    ]
+    settings = FitSettings(max_steps=60, batch_size=50, eval_every=10, patience=100)
+    batched = fit_short(members, data, settings=settings, data_seed=5)
+    for member, together in zip(members[1:], batched[1:], strict=True):
+        beside = fit_short([wide, member], data, settings=settings, data_seed=5)[1]
+        assert together.history == beside.history
+        np.testing.assert_array_equal(together.prediction, beside.prediction)
+
+
 def test_a_batch_as_large_as_the_data_reshuffles_every_step() -> None:
     data = _regression(n=50)
     settings = FitSettings(max_steps=12, batch_size=500, eval_every=4, patience=100)
