@@ -228,6 +228,7 @@ def _fit(
         [spec.seed for spec in members],
         n_inputs=data.x_train.shape[1],
         n_outputs=width,
+        widths=[state.width for state in states],
         factory=factory,
         device=device,
     )

@@ -109,12 +109,32 @@ class _StackedLinear(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias
 
 
+def _widened(module: nn.Module, n_outputs: int) -> nn.Module | None:
+    """``module`` with its last Linear zero-padded to ``n_outputs`` outputs, or None if it is
+    not a Sequential ending in a Linear. The padded rows get no gradient (the member's loss
+    reads only its own columns), so they stay zero and the member trains as it would alone."""
+    if not (isinstance(module, nn.Sequential) and isinstance(module[-1], nn.Linear)):
+        return None
+    last: nn.Linear = module[-1]
+    wide = nn.Linear(last.in_features, n_outputs, bias=last.bias is not None)
+    with torch.no_grad():
+        wide.weight.zero_()
+        wide.weight[: last.out_features] = last.weight
+        if last.bias is not None:
+            wide.bias.zero_()
+            wide.bias[: last.out_features] = last.bias
+    module[-1] = wide.to(last.weight.device)
+    return module
+
+
 class StackedModel:
     """K members built by one factory, each from its own seed, evaluated together.
 
     Every member gets ``n_outputs`` outputs (the largest any member's loss needs); a member whose
-    head is narrower uses the first columns. Because the seed alone decides a member's initial
-    weights, a member trained inside a stack starts exactly where it would start alone.
+    head is narrower uses the first columns. Because the seed and the member's own width alone
+    decide its initial weights (a narrower head is built at its width, then zero-padded), a
+    member trained inside a stack starts exactly where it would start alone. A user factory
+    that is not a Sequential ending in a Linear is built at the full width instead.
     """
 
     def __init__(
@@ -123,14 +143,23 @@ class StackedModel:
         *,
         n_inputs: int,
         n_outputs: int,
+        widths: Sequence[int] | None = None,
         factory: ModelFactory | None = None,
         device: torch.device | str = "cpu",
     ) -> None:
         build = factory or default_mlp
         members = []
-        for seed in seeds:
+        for index, seed in enumerate(seeds):
+            width = n_outputs if widths is None else widths[index]
             torch.manual_seed(int(seed))
-            members.append(build(n_inputs, n_outputs).to(device))
+            member = build(n_inputs, width)
+            if width < n_outputs:
+                widened = _widened(member, n_outputs)
+                if widened is None:
+                    torch.manual_seed(int(seed))
+                    widened = build(n_inputs, n_outputs)
+                member = widened
+            members.append(member.to(device))
         params, buffers = stack_module_state(members)
         self.params = {name: value.detach().requires_grad_(True) for name, value in params.items()}
         self.buffers = buffers

@@ -120,8 +120,9 @@ def test_members_sharing_a_loss_train_as_they_would_alone(case: str) -> None:
 def test_narrow_heads_in_a_wide_stack_train_as_beside_one_wide_member() -> None:
     """One-logit members use the first column of a two-logit stack, gathered apart from it.
 
-    The stack's wider head changes their initial bias, so each is compared with a run beside
-    one two-logit member rather than alone.
+    A one-output head alone takes another matmul kernel than inside a two-output stack, so
+    each is compared bit for bit with a run beside one two-logit member; alone, it agrees
+    within float rounding (next test).
     """
     data = _binary()
     wide = MemberSpec(loss=LossId.CE, params={}, lr=1e-2, seed=0)
@@ -138,6 +139,21 @@ def test_narrow_heads_in_a_wide_stack_train_as_beside_one_wide_member() -> None:
         beside = fit_short([wide, member], data, settings=settings, data_seed=5)[1]
         assert together.history == beside.history
         np.testing.assert_array_equal(together.prediction, beside.prediction)
+
+
+def test_a_narrow_head_in_a_wide_stack_trains_as_alone_within_rounding() -> None:
+    """Its head is built at its own width and zero-padded: it starts where it starts alone."""
+    data = _binary()
+    narrow = MemberSpec(loss=LossId.BCE, params={}, lr=1e-2, seed=3)
+    wide = MemberSpec(loss=LossId.CE, params={}, lr=1e-2, seed=0)
+    settings = FitSettings(max_steps=60, batch_size=50, eval_every=10, patience=100)
+    (alone,) = fit_short([narrow], data, settings=settings, data_seed=5)
+    together = fit_short([wide, narrow], data, settings=settings, data_seed=5)[1]
+    assert [step for step, _ in together.history] == [step for step, _ in alone.history]
+    np.testing.assert_allclose(
+        [score for _, score in together.history], [score for _, score in alone.history],
+        rtol=1e-5,
+    )
 
 
 def test_a_batch_as_large_as_the_data_reshuffles_every_step() -> None:

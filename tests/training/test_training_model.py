@@ -132,3 +132,29 @@ def test_the_input_rows_are_never_changed_in_place() -> None:
     before = x.clone()
     StackedModel([0, 1], n_inputs=3, n_outputs=2, factory=relu_first)(x)
     assert torch.equal(x, before)
+
+
+def test_a_narrower_member_starts_where_it_would_start_alone() -> None:
+    """A one-output member stacked with a three-output one: same initial weights as alone."""
+    stack = StackedModel([3, 5], n_inputs=4, n_outputs=3, widths=[1, 3])
+    alone = StackedModel([3], n_inputs=4, n_outputs=1)
+    for name, value in alone.params.items():
+        stacked = stack.params[name][0]
+        if stacked.shape == value[0].shape:
+            assert torch.equal(stacked, value[0]), name
+        else:  # the head: its own row first, zero rows for the columns it never reads
+            assert torch.equal(stacked[:1], value[0]), name
+            assert not stacked[1:].any(), name
+    wide_alone = StackedModel([5], n_inputs=4, n_outputs=3)
+    for name, value in wide_alone.params.items():
+        assert torch.equal(stack.params[name][1], value[0]), name
+
+
+def test_a_factory_without_a_final_linear_is_built_at_the_full_width() -> None:
+    def scaled(n_inputs: int, n_outputs: int) -> nn.Module:
+        return nn.Sequential(nn.Linear(n_inputs, n_outputs), nn.Tanh())
+
+    stack = StackedModel([3, 5], n_inputs=4, n_outputs=3, widths=[1, 3], factory=scaled)
+    wide_alone = StackedModel([3], n_inputs=4, n_outputs=3, factory=scaled)
+    for name, value in wide_alone.params.items():
+        assert torch.equal(stack.params[name][0], value[0]), name
