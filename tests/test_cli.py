@@ -274,3 +274,27 @@ def test_a_directory_and_an_unusable_device_exit_2(capsys, tmp_path):
     code, out, err = run(capsys, "recommend", EXAMPLES / "wine.csv", "--device", "cuda")
     assert code == 2 and out == ""
     assert "device 'cuda' is not usable here" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("omp", "expected"), [(None, 1), ("2", 2)])
+def test_a_worker_trains_on_one_thread_unless_told(capsys, monkeypatch, omp, expected):
+    import torch
+
+    import advisor.search
+
+    seen = []
+    monkeypatch.setattr(
+        advisor.search, "join_study", lambda **kwargs: seen.append(torch.get_num_threads()) or 0
+    )
+    if omp is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        code, out, _ = run(capsys, "worker", "--storage", "sqlite://", "--study-name", "s")
+    finally:
+        torch.set_num_threads(threads)
+    assert code == 0 and "worker finished 0 trials" in out
+    assert seen == [expected]
