@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from loss_targets import canonical_target
 from sklearn.metrics import (
     mean_gamma_deviance,
     mean_pinball_loss,
@@ -34,26 +35,12 @@ from advisor.records import LossId, Task
 N = 64
 
 
-def canonical_target(task: Task, loss_id: LossId, rng: np.random.Generator) -> np.ndarray:
-    """A canonical target of ``task`` that every loss of the task accepts."""
-    if task is Task.REGRESSION_COUNT:
-        return rng.poisson(3.0, N).astype(np.float64)
-    if task.is_regression:
-        return rng.lognormal(1.0, 0.7, N)
-    if task is Task.MULTILABEL:
-        return (rng.random((N, 3)) < [0.5, 0.2, 0.1]).astype(np.float64)
-    if loss_id is LossId.SOFT_CE:
-        return rng.dirichlet([1.0, 1.0, 1.0], N)
-    n_classes = {Task.BINARY: 2, Task.MULTICLASS: 3, Task.ORDINAL: 4}[task]
-    return np.arange(N) % n_classes
-
-
 CASES = [(spec.id, task) for spec in map(get_loss, LossId) for task in spec.tasks]
 
 
 def make_case(loss_id: LossId, task: Task, seed: int = 0):
     rng = np.random.default_rng(seed)
-    y = canonical_target(task, loss_id, rng)
+    y = canonical_target(task, loss_id, N, rng)
     context = build_context(y, task=task)
     target = fit_target(loss_id, y, context=context).encode(y)
     width = output_size(loss_id, context.n_outputs_classes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from loss_targets import canonical_target
 
 from advisor.errors import UsageError
 from advisor.losses import (
@@ -48,26 +49,11 @@ def member_params(loss_id: LossId, task: Task) -> list[dict[str, float]]:
     return params
 
 
-def canonical_target(task: Task, loss_id: LossId, rows: int) -> np.ndarray:
-    """A canonical target of ``task`` that every loss of the task accepts."""
-    rng = np.random.default_rng(0)
-    if task is Task.REGRESSION_COUNT:
-        return rng.poisson(3.0, rows).astype(np.float64)
-    if task.is_regression:
-        return rng.lognormal(1.0, 0.7, rows)
-    if task is Task.MULTILABEL:
-        return (rng.random((rows, 3)) < [0.5, 0.2, 0.1]).astype(np.float64)
-    if loss_id is LossId.SOFT_CE:
-        return rng.dirichlet([1.0, 1.0, 1.0], rows)
-    n_classes = {Task.BINARY: 2, Task.MULTICLASS: 3, Task.ORDINAL: 4}[task]
-    return rng.permutation(np.arange(rows) % n_classes)
-
-
 def make_case(
     loss_id: LossId, task: Task, rows: int
 ) -> tuple[LossContext, torch.Tensor, torch.Tensor]:
     """Context, stacked outputs (3, rows, width) and the target fit_target encodes."""
-    y = canonical_target(task, loss_id, rows)
+    y = canonical_target(task, loss_id, rows, np.random.default_rng(0), shuffle=True)
     context = build_context(y, task=task)
     target = fit_target(loss_id, y, context=context).encode(y)
     width = output_size(loss_id, context.n_outputs_classes)
