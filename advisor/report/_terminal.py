@@ -33,9 +33,9 @@ def _num(value: object, spec: str = ".4g") -> str:
     return str(value)
 
 
-def _param(value: object) -> str:
+def _param(value: object, spec: str = ".4g") -> str:
     """A parameter left None is derived from the training data when the loss is built."""
-    return "from data" if value is None else _num(value)
+    return "from data" if value is None else _num(value, spec)
 
 
 def render_profile(profile: DataProfile) -> RenderableType:
@@ -140,7 +140,7 @@ def render_search(search: SearchResult) -> RenderableType:
         key=lambda r: (r.mean != r.mean, -r.mean if search.direction == "maximize" else r.mean),
     )
     for result in ordered:
-        params = ", ".join(f"{k}={_num(v, '.3g')}" for k, v in result.params.items())
+        params = ", ".join(f"{k}={_param(v, '.3g')}" for k, v in result.params.items())
         table.add_row(
             result.loss.value, _num(result.mean), _num(result.std, ".2g"), str(result.n), params
         )

@@ -44,18 +44,39 @@ def advice() -> Advice:
     plain = recommend(frame, target="y", search=False)
     losses = plain.shortlist.losses
     results = tuple(
-        CandidateResult(loss=loss, params={"lr": 0.003}, mean=1.0 + i, std=0.1, n=3,
-                        scores=(1.0 + i, 1.1 + i, 0.9 + i))
+        CandidateResult(
+            loss=loss,
+            params={"lr": 0.003},
+            mean=1.0 + i,
+            std=0.1,
+            n=3,
+            scores=(1.0 + i, 1.1 + i, 0.9 + i),
+        )
         for i, loss in enumerate(losses)
     )
     search = SearchResult(
-        metric=plain.shortlist.metric, direction="minimize", budget_s=8.0, elapsed_s=5.2,
-        trials=4, storage="in-memory", study_name="s", results=results,
-        comparison=Comparison(best=losses[0], other=losses[1], difference=1.0,
-                              difference_std=0.0, p_value=0.0, significant=True,
-                              statement=f"{losses[0].value} beats {losses[1].value}"),
-        outcomes=(TrialOutcome(number=0, loss=losses[0], params={}, score=1.0,
-                               state="complete", steps=60, seed=0),),
+        metric=plain.shortlist.metric,
+        direction="minimize",
+        budget_s=8.0,
+        elapsed_s=5.2,
+        trials=4,
+        storage="in-memory",
+        study_name="s",
+        results=results,
+        comparison=Comparison(
+            best=losses[0],
+            other=losses[1],
+            difference=1.0,
+            difference_std=0.0,
+            p_value=0.0,
+            significant=True,
+            statement=f"{losses[0].value} beats {losses[1].value}",
+        ),
+        outcomes=(
+            TrialOutcome(
+                number=0, loss=losses[0], params={}, score=1.0, state="complete", steps=60, seed=0
+            ),
+        ),
         pruned=0,
     )
     return dataclasses.replace(plain, search=search)
@@ -165,3 +186,11 @@ def test_unwritable_folder_is_a_usage_error(advice, tmp_path) -> None:
 def test_losses_in_the_fixture_are_distinct(advice: Advice) -> None:
     assert len(set(advice.shortlist.losses)) == len(advice.shortlist.losses) >= 2
     assert isinstance(advice.shortlist.losses[0], LossId)
+
+
+def test_render_search_names_a_parameter_derived_from_the_data(advice: Advice) -> None:
+    derived = dataclasses.replace(
+        advice.search.results[0], params={"pos_weight": None, "lr": 0.003}
+    )
+    search = dataclasses.replace(advice.search, results=(derived, *advice.search.results[1:]))
+    assert "pos_weight=from data" in _text(render_search(search))
