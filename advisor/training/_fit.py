@@ -222,7 +222,10 @@ def _fit(
     context = build_context(data.y_train, task=data.task, n_classes=data.n_classes)
     states = [_Member(spec, data, context) for spec in members]
     # fit_target depends on the loss id and the training target only: one encoding per loss id
-    encoded = {state.spec.loss: state.transform.encode(data.y_train).to(device) for state in states}
+    transforms = {state.spec.loss: state.transform for state in states}
+    encoded = {
+        loss: transform.encode(data.y_train).to(device) for loss, transform in transforms.items()
+    }
     width = max(state.width for state in states)
     model = StackedModel(
         [spec.seed for spec in members],
