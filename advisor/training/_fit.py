@@ -132,28 +132,36 @@ class _Block:
 
 
 def _blocks(
-    states: Sequence[_Member], context: LossContext, *, width: int, device: torch.device
+    states: Sequence[_Member],
+    stack: Sequence[int],
+    context: LossContext,
+    *,
+    width: int,
+    device: torch.device,
 ) -> list[_Block]:
-    """Group the active members by head width, then by loss id (rebuilt when one stops)."""
+    """Group the stacked members by head width, then by loss id (rebuilt when one stops).
+
+    ``stack`` lists the state index at each stack position; every one of them is active.
+    """
     by_width: dict[int, dict[LossId, list[int]]] = {}
-    for index, state in enumerate(states):
-        if state.active:
-            by_width.setdefault(state.width, {}).setdefault(state.spec.loss, []).append(index)
+    for position, index in enumerate(stack):
+        state = states[index]
+        by_width.setdefault(state.width, {}).setdefault(state.spec.loss, []).append(position)
     blocks = []
     for block_width, by_loss in by_width.items():
-        order = [index for indices in by_loss.values() for index in indices]
-        everyone = block_width == width and order == list(range(len(states)))
+        order = [position for positions in by_loss.values() for position in positions]
+        everyone = block_width == width and order == list(range(len(stack)))
         blocks.append(
             _Block(
                 width=block_width,
                 index=None if everyone else torch.tensor(order, device=device),
                 losses=tuple(by_loss),
-                sizes=tuple(len(indices) for indices in by_loss.values()),
+                sizes=tuple(len(positions) for positions in by_loss.values()),
                 loss_fns=tuple(
                     stacked_loss(
-                        loss, [states[i].spec.params for i in indices], context=context
+                        loss, [states[stack[p]].spec.params for p in positions], context=context
                     ).to(device)
-                    for loss, indices in by_loss.items()
+                    for loss, positions in by_loss.items()
                 ),
             )
         )
@@ -266,15 +274,17 @@ def _fit(
     x_epoch, targets = shuffled()
     cursor = 0
     step = 0
+    # the state index at each stack position: members that stop leave the stack, so that they
+    # no longer cost compute (a member's numbers do not depend on its stack)
+    stack = list(range(len(states)))
 
     def evaluate(at_step: int) -> None:
         with torch.no_grad():
             outputs = model(x_val)
             test_outputs = model(x_test) if x_test is not None else None
-        for index, state in enumerate(states):
-            if not state.active:
-                continue
-            prediction = state.transform.predict(outputs[index, :, : state.width].cpu())
+        for position, index in enumerate(stack):
+            state = states[index]
+            prediction = state.transform.predict(outputs[position, :, : state.width].cpu())
             score = score_metric(
                 data.metric,
                 data.y_val,
@@ -288,7 +298,7 @@ def _fit(
                 state.best, state.best_step, state.prediction = score, at_step, prediction
                 if test_outputs is not None:
                     state.test_prediction = state.transform.predict(
-                        test_outputs[index, :, : state.width].cpu()
+                        test_outputs[position, :, : state.width].cpu()
                     )
                 state.since_best = 0
             else:
@@ -298,12 +308,10 @@ def _fit(
                 state.pruned = stop = True
             if stop:
                 state.active = False
-                optimizer.freeze(index)
 
-    active = tuple(state.active for state in states)
-    blocks = _blocks(states, context, width=width, device=device)
+    blocks = _blocks(states, stack, context, width=width, device=device)
     cut = False
-    while step < settings.max_steps and any(active):
+    while step < settings.max_steps and stack:
         if deadline is not None and time.monotonic() > deadline and step > 0:
             cut = True
             break
@@ -329,10 +337,14 @@ def _fit(
         step += 1
         if step % settings.eval_every == 0 or step == settings.max_steps:
             evaluate(step)
-            now_active = tuple(state.active for state in states)
-            if now_active != active:
-                active = now_active
-                blocks = _blocks(states, context, width=width, device=device)
+            keep = [position for position, index in enumerate(stack) if states[index].active]
+            if len(keep) < len(stack) and keep:
+                model.keep(keep)
+                optimizer = optimizer.kept(keep, model.parameters())
+                stack = [stack[position] for position in keep]
+                blocks = _blocks(states, stack, context, width=width, device=device)
+            elif not keep:
+                stack = []
     if not any(state.history for state in states):
         evaluate(step)
     return [

@@ -194,6 +194,24 @@ class StackedModel:
                 out, fresh = layer(out), False
         return out
 
+    def keep(self, positions: Sequence[int]) -> None:
+        """Drop every member but those at ``positions`` (in that order), values unchanged.
+
+        A member that has stopped would otherwise still cost its share of every matmul until
+        the last one stops; a member's numbers do not depend on its stack (see above).
+        """
+        first = next(iter(self.params.values()))
+        index = torch.tensor(list(positions), dtype=torch.long, device=first.device)
+        with torch.no_grad():
+            self.params = {
+                name: value.detach().index_select(0, index).requires_grad_(True)
+                for name, value in self.params.items()
+            }
+            self.buffers = {
+                name: value.index_select(0, index) for name, value in self.buffers.items()
+            }
+        self.n_members = len(positions)
+
     def member_state(self, index: int) -> dict[str, torch.Tensor]:
         """A detached copy of one member's parameters (to keep its best checkpoint)."""
         return {name: value[index].detach().clone() for name, value in self.params.items()}

@@ -85,6 +85,28 @@ class StackedAdamW:
         self.lrs[index] = 0.0
         self._refresh_rates()
 
+    def kept(self, positions: Sequence[int], params: Sequence[torch.Tensor]) -> StackedAdamW:
+        """This optimiser for the members at ``positions`` only, moments and step carried over.
+
+        ``params`` are those members' parameters (``StackedModel.keep``), in this optimiser's
+        order; the new optimiser takes them into its own flat buffer.
+        """
+        index = torch.tensor(list(positions), dtype=torch.long, device=self.flat.device)
+        new = StackedAdamW(
+            params,
+            self.lrs.index_select(0, index).tolist(),
+            weight_decay=self.weight_decay,
+            betas=(self.beta1, self.beta2),
+            eps=self.eps,
+        )
+        n_members = len(self.lrs)
+        for old, moved in ((self.exp_avg, new.exp_avg), (self.exp_avg_sq, new.exp_avg_sq)):
+            parts = old.split([n * n_members for n in self._per_member])
+            kept = [part.view(n_members, -1).index_select(0, index).reshape(-1) for part in parts]
+            torch.cat(kept, out=moved)
+        new.step_count = self.step_count
+        return new
+
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None

@@ -255,3 +255,26 @@ def test_a_user_factory_trains_through_the_vmap_path() -> None:
     for result in results:
         first, best = result.history[0][1], result.score
         assert math.isfinite(best) and best < first
+
+
+def test_stopped_members_leave_the_stack(monkeypatch) -> None:
+    """A pruned or early-stopped member costs no more compute: the stack shrinks to the rest."""
+    from advisor.training._model import StackedModel
+
+    kept: list[list[int]] = []
+    original = StackedModel.keep
+
+    def spy(self, positions):
+        kept.append(list(positions))
+        return original(self, positions)
+
+    monkeypatch.setattr(StackedModel, "keep", spy)
+    data = _regression()
+    members = [MemberSpec(loss=LossId.MSE, params={}, seed=s) for s in range(4)]
+    results = fit_short(
+        members, data, settings=SETTINGS,
+        should_stop=lambda index, step, score: (index, step) in {(1, 20), (3, 20), (0, 40)},
+    )
+    # positions in the stack of that moment: [0, 2] after step 20, then [1] (member 2)
+    assert kept == [[0, 2], [1]]
+    assert [r.steps for r in results] == [40, 20, SETTINGS.max_steps, 20]

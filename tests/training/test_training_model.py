@@ -158,3 +158,16 @@ def test_a_factory_without_a_final_linear_is_built_at_the_full_width() -> None:
     wide_alone = StackedModel([3], n_inputs=4, n_outputs=3, factory=scaled)
     for name, value in wide_alone.params.items():
         assert torch.equal(stack.params[name][0], value[0]), name
+
+
+@pytest.mark.parametrize("factory", [default_mlp, _narrow], ids=["default_mlp", "custom"])
+def test_keep_drops_members_and_leaves_the_others_unchanged(factory) -> None:
+    stack = StackedModel([3, 11, 0, 42], n_inputs=5, n_outputs=3, factory=factory)
+    x = torch.randn(9, 5, generator=torch.Generator().manual_seed(2))
+    before = stack(x).detach()
+    stack.keep([3, 1])
+    after = stack(x)
+    assert after.shape == (2, 9, 3) and stack.n_members == 2
+    assert torch.equal(after[0].detach(), before[3]) and torch.equal(after[1].detach(), before[1])
+    for value in stack.parameters():
+        assert value.is_leaf and value.requires_grad and value.shape[0] == 2

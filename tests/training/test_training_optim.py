@@ -133,3 +133,28 @@ def test_parameters_that_do_not_stack_the_members_are_rejected() -> None:
         StackedAdamW([torch.zeros(2, 3, requires_grad=True)], [1e-3] * 3)
     with pytest.raises(ValueError, match=r"shape \(\) does not stack.*\(1 given\)"):
         StackedAdamW([torch.zeros((), requires_grad=True)], [1e-3])
+
+
+def test_kept_optimiser_continues_the_kept_members_exactly() -> None:
+    """Dropping members mid-run: the others' moments, step count and rates carry over."""
+    lrs = [1e-3, 3e-2, 0.2]
+    torch.manual_seed(0)
+    weight, bias = torch.randn(3, 5, 2), torch.randn(3, 5)
+    weight_grads, bias_grads = _grads((3, 5, 2), STEPS, seed=2), _grads((3, 5), STEPS, seed=3)
+    full = [weight.clone().requires_grad_(True), bias.clone().requires_grad_(True)]
+    reference = StackedAdamW(full, lrs, weight_decay=1e-2)
+    part = [weight.clone().requires_grad_(True), bias.clone().requires_grad_(True)]
+    optimizer = StackedAdamW(part, lrs, weight_decay=1e-2)
+    keep = [2, 0]
+    for step, (grad_w, grad_b) in enumerate(zip(weight_grads, bias_grads, strict=True)):
+        if step == 10:
+            part = [p.detach()[keep].clone().requires_grad_(True) for p in part]
+            optimizer = optimizer.kept(keep, part)
+        rows = keep if step >= 10 else slice(None)
+        for params, opt, own in ((full, reference, slice(None)), (part, optimizer, rows)):
+            opt.zero_grad()
+            params[0].grad, params[1].grad = grad_w[own].clone(), grad_b[own].clone()
+            opt.step()
+    assert optimizer.step_count == STEPS
+    assert torch.equal(part[0].detach(), full[0].detach()[keep])
+    assert torch.equal(part[1].detach(), full[1].detach()[keep])
