@@ -30,9 +30,10 @@ from advisor.losses import (
     stacked_loss,
 )
 from advisor.records import LossId, MetricId, Task
-from advisor.training._metrics import metric_direction, score_metric
+from advisor.training._metrics import metric_direction
 from advisor.training._model import ModelFactory, StackedModel
 from advisor.training._optim import StackedAdamW
+from advisor.training._scorer import ValidationScorer
 
 __all__ = ["FitSettings", "MemberResult", "MemberSpec", "TrainingData", "fit_short"]
 
@@ -277,6 +278,9 @@ def _fit(
     # the state index at each stack position: members that stop leave the stack, so that they
     # no longer cost compute (a member's numbers do not depend on its stack)
     stack = list(range(len(states)))
+    scorer = ValidationScorer(
+        data.metric, data.y_val, task=data.task, n_classes=data.n_classes, quantile=data.quantile
+    )
 
     def evaluate(at_step: int) -> None:
         with torch.no_grad():
@@ -285,14 +289,7 @@ def _fit(
         for position, index in enumerate(stack):
             state = states[index]
             prediction = state.transform.predict(outputs[position, :, : state.width].cpu())
-            score = score_metric(
-                data.metric,
-                data.y_val,
-                prediction,
-                task=data.task,
-                n_classes=data.n_classes,
-                quantile=data.quantile,
-            )
+            score = scorer(prediction)
             state.history.append((at_step, score))
             if _better(score, state.best, maximize):
                 state.best, state.best_step, state.prediction = score, at_step, prediction
