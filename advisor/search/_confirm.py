@@ -37,7 +37,7 @@ from advisor.search._explore import best_settings, explore
 from advisor.search._splits import N_SPLITS, SplitMaker, make_splits
 from advisor.search._storage import describe_storage, open_study
 from advisor.search._worker import JOB_KEY, job_attributes
-from advisor.training import FitSettings, MemberSpec, fit_short, metric_direction
+from advisor.training import FitSettings, MemberSpec, fit_splits, metric_direction
 from advisor.training._model import ModelFactory
 
 __all__ = ["SearchProgress", "confirm", "fit_settings_for"]
@@ -108,42 +108,51 @@ def _repeat(
 ) -> dict:
     """Score every finalist on splits 1..R, then on more splits while they can still matter.
 
-    More paired splits sharpen the comparison, so time left over after R splits buys up to
-    MAX_REPEATS of them; such a split is started only when one like the last still fits. The
-    repeats stop early once the decision is settled: no other finalist can beat the chosen
-    one by a margin that matters (``settled``), so further splits would only spend time.
+    All finalists on all of a round's splits train as one stacked run (``fit_splits``): ten
+    splits cost about a third of ten runs one after another. The first round has the planned
+    R splits and shares what is left of the budget (a run cut short is still a fair
+    comparison, since all members train in lockstep). If the decision is not settled then
+    (``settled``: some other finalist could still beat the chosen one by a margin that
+    matters), a second round adds up to MAX_REPEATS - R splits, as many as fit whole in the
+    time left at the first round's pace; more paired splits sharpen the comparison.
     """
     scores: dict = {loss: [] for loss in finalists}
-    seconds = 0.0
-    for split in range(1, MAX_REPEATS + 1):
-        if split > MIN_REPEATS and _decided(scores, prior=prior, metric=metric, maximize=maximize):
-            break
+    done, seconds = 0, 0.0
+    settings = fit_settings_for(len(splits.get(0).y_train), device=device)
+    while done < MAX_REPEATS:
         left = deadline - time.monotonic()
-        # planned splits may be cut short (still paired and fair); extra ones must fit whole
-        needed = 0.5 * seconds if split <= repeats else 1.1 * seconds
-        if split > MIN_REPEATS and left < needed:
-            break
-        # The first MIN_REPEATS splits always run, sharing what is left of the budget: a run
-        # cut short is still a fair comparison, since all finalists train in lockstep.
-        share = left / max(1, MIN_REPEATS - split + 1) if split <= MIN_REPEATS else left
-        data = splits.get(split)
+        if done == 0:
+            count = max(repeats, MIN_REPEATS)
+        else:
+            if _decided(scores, prior=prior, metric=metric, maximize=maximize):
+                break
+            pace = 1.1 * seconds / done
+            count = min(MAX_REPEATS - done, int(left / pace) if pace > 0 else 0)
+            if count < 1:
+                break
+        numbers = range(done + 1, done + count + 1)
         members = [
-            MemberSpec(loss=loss, params=params, lr=lr, seed=seed * 1000 + split)
-            for loss, (params, lr) in finalists.items()
+            [
+                MemberSpec(loss=loss, params=params, lr=lr, seed=seed * 1000 + split)
+                for loss, (params, lr) in finalists.items()
+            ]
+            for split in numbers
         ]
         started = time.monotonic()
-        results = fit_short(
+        results = fit_splits(
             members,
-            data,
-            settings=fit_settings_for(len(data.y_train), device=device),
-            data_seed=seed + split,
+            [splits.get(split) for split in numbers],
+            settings=settings,
+            data_seeds=[seed + split for split in numbers],
             factory=factory,
-            deadline=time.monotonic() + max(share, 0.0),
+            deadline=time.monotonic() + max(left, 0.0),
         )
-        seconds = time.monotonic() - started
-        for member, result in zip(members, results, strict=True):
-            scores[member.loss].append(result.score)
-        report(split)
+        seconds += time.monotonic() - started
+        for group, group_results in zip(members, results, strict=True):
+            for member, result in zip(group, group_results, strict=True):
+                scores[member.loss].append(result.score)
+        done += count
+        report(done)
     return scores
 
 

@@ -35,7 +35,14 @@ from advisor.training._model import ModelFactory, StackedModel
 from advisor.training._optim import StackedAdamW
 from advisor.training._scorer import ValidationScorer
 
-__all__ = ["FitSettings", "MemberResult", "MemberSpec", "TrainingData", "fit_short"]
+__all__ = [
+    "FitSettings",
+    "MemberResult",
+    "MemberSpec",
+    "TrainingData",
+    "fit_short",
+    "fit_splits",
+]
 
 ShouldStop = Callable[[int, int, float], bool]
 SMALL_STEP_ROWS = 512
@@ -139,13 +146,16 @@ def _blocks(
     *,
     width: int,
     device: torch.device,
+    split_of: Sequence[int],
+    split: int,
 ) -> list[_Block]:
-    """Group the stacked members by head width, then by loss id (rebuilt when one stops).
-
-    ``stack`` lists the state index at each stack position; every one of them is active.
+    """Group one split's stacked members by head width, then by loss id (rebuilt when one
+    stops). ``stack`` lists the state index at each stack position; all of them are active.
     """
     by_width: dict[int, dict[LossId, list[int]]] = {}
     for position, index in enumerate(stack):
+        if split_of[index] != split:
+            continue
         state = states[index]
         by_width.setdefault(state.width, {}).setdefault(state.spec.loss, []).append(position)
     blocks = []
@@ -198,132 +208,260 @@ def fit_short(
         factory: builds the network from (n_inputs, n_outputs); default: a small MLP.
         deadline: a ``time.monotonic()`` instant after which the run ends where it is.
     """
+    (results,) = fit_splits(
+        [members],
+        [data],
+        settings=settings,
+        data_seeds=[data_seed],
+        should_stop=should_stop,
+        factory=factory,
+        deadline=deadline,
+    )
+    return results
+
+
+def fit_splits(
+    members: Sequence[Sequence[MemberSpec]],
+    splits: Sequence[TrainingData],
+    *,
+    settings: FitSettings = FitSettings(),
+    data_seeds: Sequence[int],
+    should_stop: ShouldStop | None = None,
+    factory: ModelFactory | None = None,
+    deadline: float | None = None,
+) -> list[list[MemberResult]]:
+    """``fit_short`` on several splits of one table at once: ``results[split][member]``.
+
+    Repeating candidates over paired splits is many small runs; stacked in one model they
+    share every step's matmuls, and a split costs a fraction of a run of its own. Each split
+    keeps its own minibatch order (``data_seeds``), target encoding and loss context, so a
+    member trains as it would in ``fit_short`` on its split alone. Features are zero-padded to
+    the widest split (an encoder fitted on other rows may see fewer categories). The splits
+    must be of one task and metric; ``should_stop`` gets the member's index in the flattened
+    list (split by split).
+    """
+    if len(members) != len(splits) or len(data_seeds) != len(splits):
+        raise ValueError("fit_splits needs one list of members and one data seed per split")
     threads = torch.get_num_threads()
     if torch.device(settings.device).type == "cpu":
-        small = len(members) * settings.batch_size < SMALL_STEP_ROWS
+        total = sum(len(group) for group in members)
+        small = total * settings.batch_size < SMALL_STEP_ROWS
         torch.set_num_threads(settings.cpu_threads or (1 if small else threads))
     try:
-        return _fit(
-            members,
-            data,
+        flat = _fit(
+            [(split, spec) for split, group in enumerate(members) for spec in group],
+            splits,
             settings=settings,
-            data_seed=data_seed,
+            data_seeds=data_seeds,
             should_stop=should_stop,
             factory=factory,
             deadline=deadline,
         )
     finally:
         torch.set_num_threads(threads)
+    grouped, start = [], 0
+    for group in members:
+        grouped.append(flat[start : start + len(group)])
+        start += len(group)
+    return grouped
+
+
+class _Split:
+    """One split's tensors, target encodings, loss context, scorer and minibatch cursor."""
+
+    def __init__(
+        self,
+        data: TrainingData,
+        states: Sequence[_Member],
+        *,
+        n_inputs: int,
+        batch: int,
+        padding: int,
+        seed: int,
+        device: torch.device,
+    ) -> None:
+        def features(x: np.ndarray) -> torch.Tensor:
+            tensor = torch.as_tensor(x, dtype=torch.float32, device=device)
+            extra = n_inputs - tensor.shape[1]
+            return F.pad(tensor, (0, extra)) if extra else tensor
+
+        self.data = data
+        self.x_train, self.x_val = features(data.x_train), features(data.x_val)
+        self.x_test = None if data.x_test is None else features(data.x_test)
+        # fit_target depends on the loss id and the training target only: one encoding per id
+        transforms = {state.spec.loss: state.transform for state in states}
+        self.encoded = {
+            loss: transform.encode(data.y_train).to(device)
+            for loss, transform in transforms.items()
+        }
+        self.scorer = ValidationScorer(
+            data.metric,
+            data.y_val,
+            task=data.task,
+            n_classes=data.n_classes,
+            quantile=data.quantile,
+        )
+        self.n_rows, self.batch, self.padding = self.x_train.shape[0], batch, padding
+        self.generator = torch.Generator().manual_seed(int(seed))
+        self.cursor = self.n_rows  # the first step shuffles
+        self.x_epoch = self.x_train
+        self.targets: dict[LossId, torch.Tensor] = {}
+
+    def next_rows(self) -> tuple[torch.Tensor, slice]:
+        """The next minibatch's features, and its rows in ``targets`` (padding included).
+
+        A new epoch takes the rows in a new random order: one gather, then each step a plain
+        slice. Each target gets ``padding`` more rows, copies of its first, which every loss
+        accepts (the stacked losses compute whole blocks of rows, see ``stacked_loss``).
+        """
+        if self.cursor + self.batch > self.n_rows:
+            order = torch.randperm(self.n_rows, generator=self.generator).to(self.x_train.device)
+            self.x_epoch = self.x_train[order]
+            self.targets = {
+                loss: torch.cat(
+                    [target[order], target[order[:1]].expand(self.padding, *target.shape[1:])]
+                )
+                for loss, target in self.encoded.items()
+            }
+            self.cursor = 0
+        start = self.cursor
+        self.cursor += self.batch
+        return (
+            self.x_epoch[start : start + self.batch],
+            slice(start, start + self.batch + self.padding),
+        )
 
 
 def _fit(
-    members: Sequence[MemberSpec],
-    data: TrainingData,
+    members: Sequence[tuple[int, MemberSpec]],
+    splits: Sequence[TrainingData],
     *,
     settings: FitSettings,
-    data_seed: int,
+    data_seeds: Sequence[int],
     should_stop: ShouldStop | None,
     factory: ModelFactory | None,
     deadline: float | None,
 ) -> list[MemberResult]:
     device = torch.device(settings.device)
-    maximize = metric_direction(data.metric) == "maximize"
-    context = build_context(data.y_train, task=data.task, n_classes=data.n_classes)
-    states = [_Member(spec, data, context) for spec in members]
-    # fit_target depends on the loss id and the training target only: one encoding per loss id
-    transforms = {state.spec.loss: state.transform for state in states}
-    encoded = {
-        loss: transform.encode(data.y_train).to(device) for loss, transform in transforms.items()
-    }
+    first = splits[0]
+    maximize = metric_direction(first.metric) == "maximize"
+    contexts = [
+        build_context(data.y_train, task=data.task, n_classes=data.n_classes) for data in splits
+    ]
+    states = [_Member(spec, splits[split], contexts[split]) for split, spec in members]
+    split_of = [split for split, _ in members]
     width = max(state.width for state in states)
+    n_inputs = max(data.x_train.shape[1] for data in splits)
     model = StackedModel(
-        [spec.seed for spec in members],
-        n_inputs=data.x_train.shape[1],
+        [spec.seed for _, spec in members],
+        n_inputs=n_inputs,
         n_outputs=width,
         widths=[state.width for state in states],
         factory=factory,
         device=device,
     )
     optimizer = StackedAdamW(
-        model.parameters(), [spec.lr for spec in members], weight_decay=settings.weight_decay
+        model.parameters(), [spec.lr for _, spec in members], weight_decay=settings.weight_decay
     )
-    x_train = torch.as_tensor(data.x_train, dtype=torch.float32, device=device)
-    x_val = torch.as_tensor(data.x_val, dtype=torch.float32, device=device)
-    x_test = (
-        None
-        if data.x_test is None
-        else torch.as_tensor(data.x_test, dtype=torch.float32, device=device)
-    )
-    n_rows = x_train.shape[0]
-    batch = min(settings.batch_size, n_rows)
-    # the stacked losses compute whole blocks of rows (see stacked_loss): the outputs are
-    # padded once per step here, the targets once per epoch, not in every loss call
+    batch = min(settings.batch_size, *(len(data.y_train) for data in splits))
     padding = padded_rows(batch) - batch
-    generator = torch.Generator().manual_seed(int(data_seed))
-
-    def shuffled() -> tuple[torch.Tensor, dict[LossId, torch.Tensor]]:
-        """An epoch's rows in a new random order: one gather, then each step a plain slice.
-
-        Each target gets ``padding`` more rows, copies of its first, which every loss accepts.
-        """
-        order = torch.randperm(n_rows, generator=generator).to(device)
-        return x_train[order], {
-            loss: torch.cat([target[order], target[order[:1]].expand(padding, *target.shape[1:])])
-            for loss, target in encoded.items()
-        }
-
-    x_epoch, targets = shuffled()
-    cursor = 0
+    prepared = [
+        _Split(
+            data,
+            [state for state, s in zip(states, split_of, strict=True) if s == index],
+            n_inputs=n_inputs,
+            batch=batch,
+            padding=padding,
+            seed=data_seeds[index],
+            device=device,
+        )
+        for index, data in enumerate(splits)
+    ]
     step = 0
     # the state index at each stack position: members that stop leave the stack, so that they
     # no longer cost compute (a member's numbers do not depend on its stack)
     stack = list(range(len(states)))
-    scorer = ValidationScorer(
-        data.metric, data.y_val, task=data.task, n_classes=data.n_classes, quantile=data.quantile
-    )
 
     def evaluate(at_step: int) -> None:
-        with torch.no_grad():
-            outputs = model(x_val)
-            test_outputs = model(x_test) if x_test is not None else None
-        for position, index in enumerate(stack):
-            state = states[index]
-            prediction = state.transform.predict(outputs[position, :, : state.width].cpu())
-            score = scorer(prediction)
-            state.history.append((at_step, score))
-            if _better(score, state.best, maximize):
-                state.best, state.best_step, state.prediction = score, at_step, prediction
-                if test_outputs is not None:
-                    state.test_prediction = state.transform.predict(
-                        test_outputs[position, :, : state.width].cpu()
-                    )
-                state.since_best = 0
-            else:
-                state.since_best += 1
-            stop = state.since_best > settings.patience or math.isnan(score)
-            if not stop and should_stop is not None and should_stop(index, at_step, score):
-                state.pruned = stop = True
-            if stop:
-                state.active = False
+        for index, split in enumerate(prepared):
+            positions = [p for p, i in enumerate(stack) if split_of[i] == index]
+            if not positions:
+                continue
+            every = len(positions) == len(stack)
+            with torch.no_grad():
+                outputs = model(split.x_val, None if every else positions)
+                test_outputs = (
+                    None
+                    if split.x_test is None
+                    else model(split.x_test, None if every else positions)
+                )
+            for row, position in enumerate(positions):
+                state = states[stack[position]]
+                judge(
+                    state,
+                    stack[position],
+                    outputs[row, :, : state.width],
+                    None if test_outputs is None else test_outputs[row, :, : state.width],
+                    split.scorer,
+                    at_step,
+                )
 
-    blocks = _blocks(states, stack, context, width=width, device=device)
+    def judge(state, index, output, test_output, scorer, at_step) -> None:
+        prediction = state.transform.predict(output.cpu())
+        score = scorer(prediction)
+        state.history.append((at_step, score))
+        if _better(score, state.best, maximize):
+            state.best, state.best_step, state.prediction = score, at_step, prediction
+            if test_output is not None:
+                state.test_prediction = state.transform.predict(test_output.cpu())
+            state.since_best = 0
+        else:
+            state.since_best += 1
+        stop = state.since_best > settings.patience or math.isnan(score)
+        if not stop and should_stop is not None and should_stop(index, at_step, score):
+            state.pruned = stop = True
+        if stop:
+            state.active = False
+
+    def blocks_of(stack: Sequence[int]) -> list[tuple[int, _Block]]:
+        return [
+            (index, block)
+            for index in range(len(prepared))
+            for block in _blocks(
+                states,
+                stack,
+                contexts[index],
+                width=width,
+                device=device,
+                split_of=split_of,
+                split=index,
+            )
+        ]
+
+    def member_rows(stack: Sequence[int]) -> torch.Tensor | None:
+        """Each stack position's split, to gather per-member rows (None: one split)."""
+        if len(prepared) == 1:
+            return None
+        return torch.tensor([split_of[i] for i in stack], device=device)
+
+    blocks = blocks_of(stack)
+    rows_of = member_rows(stack)
     cut = False
     while step < settings.max_steps and stack:
         if deadline is not None and time.monotonic() > deadline and step > 0:
             cut = True
             break
-        if cursor + batch > n_rows:
-            x_epoch, targets = shuffled()
-            cursor = 0
-        rows = slice(cursor, cursor + batch)
-        target_rows = slice(cursor, cursor + batch + padding)
-        cursor += batch
-        outputs = model(x_epoch[rows])
+        drawn = [split.next_rows() for split in prepared]
+        if rows_of is None:
+            x_batch = drawn[0][0]
+        else:
+            x_batch = torch.stack([x for x, _ in drawn]).index_select(0, rows_of)
+        outputs = model(x_batch)
         if padding:
             outputs = F.pad(outputs, (0, 0, 0, padding))
         terms = [
-            loss_fn(chunk, targets[loss][target_rows], batch)
-            for block in blocks
+            loss_fn(chunk, prepared[index].targets[loss][drawn[index][1]], batch)
+            for index, block in blocks
             for loss, loss_fn, chunk in zip(
                 block.losses, block.loss_fns, block.split(outputs), strict=True
             )
@@ -339,7 +477,8 @@ def _fit(
                 model.keep(keep)
                 optimizer = optimizer.kept(keep, model.parameters())
                 stack = [stack[position] for position in keep]
-                blocks = _blocks(states, stack, context, width=width, device=device)
+                blocks = blocks_of(stack)
+                rows_of = member_rows(stack)
             elif not keep:
                 stack = []
     if not any(state.history for state in states):

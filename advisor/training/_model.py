@@ -166,25 +166,35 @@ class StackedModel:
         self.base = copy.deepcopy(members[0]).to("meta")
         self.n_members = len(members)
 
-        def call_one(p: dict, b: dict, x: torch.Tensor) -> torch.Tensor:
-            return functional_call(self.base, (p, b), (x,))
-
         self._layers = _plain_layers(self.base)
-        self._forward = vmap(call_one, in_dims=(0, 0, None))
+
+    def _call_one(self, params: dict, buffers: dict, x: torch.Tensor) -> torch.Tensor:
+        return functional_call(self.base, (params, buffers), (x,))
 
     def parameters(self) -> list[torch.Tensor]:
         return list(self.params.values())
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs of every member on the same rows: shape (K, N, n_outputs)."""
+    def __call__(self, x: torch.Tensor, positions: Sequence[int] | None = None) -> torch.Tensor:
+        """Outputs of every member on the same rows: shape (K, N, n_outputs).
+
+        ``x`` is (N, n_inputs) for rows shared by all members, or (K, N, n_inputs) for rows
+        of each member's own. ``positions`` runs only those members (on shared rows; for
+        evaluation, without gradients to the rest).
+        """
+        params, buffers = self.params, self.buffers
+        if positions is not None:
+            index = torch.tensor(list(positions), dtype=torch.long, device=x.device)
+            params = {name: value.index_select(0, index) for name, value in params.items()}
+            buffers = {name: value.index_select(0, index) for name, value in buffers.items()}
         if self._layers is None:
-            return self._forward(self.params, self.buffers, x)
+            in_dims = (0, 0, 0 if x.dim() == 3 else None)
+            return vmap(self._call_one, in_dims=in_dims)(params, buffers, x)
         # Fast path for Sequential(Linear, activation, ...): batched matmuls, no vmap
         # dispatch (measured about half the per-step time of vmap on small MLPs).
         out, fresh = x, False
         for name, layer in self._layers:
             if name is not None:
-                weight, bias = self.params[f"{name}.weight"], self.params.get(f"{name}.bias")
+                weight, bias = params[f"{name}.weight"], params.get(f"{name}.bias")
                 out, fresh = _StackedLinear.apply(out, weight, bias), True
             elif fresh and type(layer) is nn.ReLU:
                 # in place on a linear output, which nothing else holds (its backward keeps

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 import warnings
 
 import numpy as np
@@ -16,8 +17,10 @@ from advisor.errors import UsageError
 from advisor.profiling import profile_frame
 from advisor.records import DataProfile, LossId, MetricId, Shortlist
 from advisor.search import SearchProgress, confirm
-from advisor.search._confirm import _sampler
+from advisor.search._confirm import MAX_REPEATS, _repeat, _sampler
+from advisor.search._splits import SplitMaker, make_splits
 from advisor.selection import shortlist
+from advisor.training import MemberResult
 
 BUDGET = 8.0
 SLACK = 6.0  # the mandatory confirmation splits may finish a little past the budget
@@ -112,12 +115,13 @@ def test_confirm_rejects_unusable_budgets(table, kwargs, match) -> None:
 @pytest.mark.slow
 def test_repeats_stop_once_no_finalist_can_matter(table) -> None:
     # MAE (chosen: the rules lead with robust losses here) against a pinball loss at q=0.95,
-    # which is far off the median on the mae metric: settled after the first 3 splits,
-    # though the budget would buy up to 10.
+    # which is far off the median on the mae metric: settled after the first round of 3
+    # splits, though the budget would buy up to 10.
     frame, profile, listed = table
     by_loss = {c.loss.value: c for c in listed.candidates}
     far = dataclasses.replace(by_loss["mae"], loss=LossId.QUANTILE, params={"q": 0.95})
-    pair = dataclasses.replace(listed, candidates=(by_loss["mae"], far))
+    settings = {**listed.settings, "repeats": 3}
+    pair = dataclasses.replace(listed, candidates=(by_loss["mae"], far), settings=settings)
     search, decision = confirm(frame, profile, pair, budget_s=60.0, trials=2, seed=0)
     assert decision.chosen.value == "mae"
     assert [r.n for r in search.results] == [3, 3]
@@ -142,3 +146,54 @@ def test_the_sampler_passes_on_no_experimental_warning() -> None:
         sampler = _sampler(0, n_startup_trials=3)
     assert isinstance(sampler, optuna.samplers.TPESampler)
     assert not [w for w in caught if issubclass(w.category, optuna.exceptions.ExperimentalWarning)]
+
+
+def _noisy_pair(table, monkeypatch) -> tuple[SplitMaker, dict, list[int]]:
+    """Two finalists whose paired differences are pure noise: no number of splits settles
+    them. Training is replaced by seeded random scores; the calls' split counts are kept."""
+    frame, profile, listed = table
+    splits = make_splits(frame, profile, listed, seed=0)
+    rng = np.random.default_rng(0)
+    calls: list[int] = []
+
+    def fake_fit_splits(members, datas, **kwargs):
+        calls.append(len(datas))
+        return [
+            [
+                MemberResult(score=1.0 + rng.normal(scale=0.5), best_step=1, steps=1,
+                             pruned=False, prediction=None, history=())
+                for _ in group
+            ]
+            for group in members
+        ]
+
+    monkeypatch.setattr("advisor.search._confirm.fit_splits", fake_fit_splits)
+    return splits, {LossId.MSE: ({}, 3e-3), LossId.HUBER: ({"delta": 1.0}, 3e-3)}, calls
+
+
+def test_an_unsettled_decision_buys_a_second_round_of_splits(table, monkeypatch) -> None:
+    splits, finalists, calls = _noisy_pair(table, monkeypatch)
+    rounds: list[int] = []
+    scores = _repeat(
+        splits, finalists, repeats=3, deadline=time.monotonic() + 120, seed=0, factory=None,
+        device="cpu", report=rounds.append, prior=[LossId.MSE, LossId.HUBER],
+        metric=MetricId.RMSE, maximize=False,
+    )
+    assert calls == [3, MAX_REPEATS - 3]  # one stacked run per round, not one per split
+    assert rounds == [3, MAX_REPEATS]
+    assert [len(v) for v in scores.values()] == [MAX_REPEATS, MAX_REPEATS]
+
+
+def test_the_second_round_is_skipped_when_no_split_fits_in_the_time_left(
+    table, monkeypatch
+) -> None:
+    splits, finalists, calls = _noisy_pair(table, monkeypatch)
+    rounds: list[int] = []
+    scores = _repeat(
+        splits, finalists, repeats=3, deadline=time.monotonic() - 1, seed=0, factory=None,
+        device="cpu", report=rounds.append, prior=[LossId.MSE, LossId.HUBER],
+        metric=MetricId.RMSE, maximize=False,
+    )
+    # the first round runs even past the deadline (cut short, all members alike)
+    assert calls == [3] and rounds == [3]
+    assert [len(v) for v in scores.values()] == [3, 3]

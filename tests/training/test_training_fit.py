@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from advisor.records import LossId, MetricId, Task
-from advisor.training import FitSettings, MemberSpec, TrainingData, fit_short
+from advisor.training import FitSettings, MemberSpec, TrainingData, fit_short, fit_splits
 
 SETTINGS = FitSettings(max_steps=60, batch_size=64, eval_every=10, patience=100)
 
@@ -278,3 +279,54 @@ def test_stopped_members_leave_the_stack(monkeypatch) -> None:
     # positions in the stack of that moment: [0, 2] after step 20, then [1] (member 2)
     assert kept == [[0, 2], [1]]
     assert [r.steps for r in results] == [40, 20, SETTINGS.max_steps, 20]
+
+
+def _split_of(data: TrainingData, seed: int, drop_column: bool = False) -> TrainingData:
+    """Another train/validation split of the same rows, as the search makes them."""
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    order = np.random.default_rng(seed).permutation(len(y))
+    cut = len(data.y_train)
+    if drop_column:
+        x = x[:, :-1]
+    return dataclasses.replace(
+        data, x_train=x[order[:cut]], y_train=y[order[:cut]],
+        x_val=x[order[cut:]], y_val=y[order[cut:]],
+    )
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_splits_trained_together_score_as_each_split_alone(case: str) -> None:
+    """Each split keeps its own rows, minibatch order, targets and stopping: same numbers."""
+    make, members = CASES[case]
+    data = make()
+    splits = [_split_of(data, seed) for seed in (1, 2, 3)]
+    per_split = [
+        [dataclasses.replace(m, seed=m.seed + 10 * s) for m in members] for s in range(3)
+    ]
+    settings = FitSettings(max_steps=120, batch_size=50, eval_every=10, patience=2)
+    together = fit_splits(per_split, splits, settings=settings, data_seeds=[5, 6, 7])
+    for split, group, seed, results in zip(splits, per_split, [5, 6, 7], together, strict=True):
+        alone = fit_short(group, split, settings=settings, data_seed=seed)
+        for one, other in zip(results, alone, strict=True):
+            assert one.history == other.history
+            np.testing.assert_array_equal(one.prediction, other.prediction)
+    # the members stop at different steps, so the stack shrank along the way
+    assert len({r.steps for results in together for r in results}) > 1
+
+
+def test_splits_with_fewer_feature_columns_are_zero_padded() -> None:
+    data = _regression()
+    splits = [_split_of(data, 1), _split_of(data, 2, drop_column=True)]
+    member = MemberSpec(loss=LossId.MSE, params={}, lr=1e-2, seed=0)
+    (wide,), (narrow,) = fit_splits(
+        [[member], [member]], splits, settings=SETTINGS, data_seeds=[0, 0]
+    )
+    assert math.isfinite(wide.score) and math.isfinite(narrow.score)
+    assert narrow.prediction.shape == (len(splits[1].y_val),)
+
+
+def test_fit_splits_wants_one_member_list_and_seed_per_split() -> None:
+    data = _regression()
+    with pytest.raises(ValueError, match="one list of members"):
+        fit_splits([[MemberSpec(loss=LossId.MSE, params={})]], [data, data], data_seeds=[0])
