@@ -295,10 +295,20 @@ def _split_of(data: TrainingData, seed: int, drop_column: bool = False) -> Train
     )
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+SPLIT_CASES = {
+    **CASES,
+    # weights and priors derived from each split's own training labels (its loss context)
+    "binary-weighted": (_binary, [
+        MemberSpec(loss=LossId.BCE_WEIGHTED, params={}, lr=3e-3, seed=0),
+        MemberSpec(loss=LossId.LOGIT_ADJUSTED, params={"tau": 1.0}, lr=1e-2, seed=1),
+    ]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPLIT_CASES))
 def test_splits_trained_together_score_as_each_split_alone(case: str) -> None:
-    """Each split keeps its own rows, minibatch order, targets and stopping: same numbers."""
-    make, members = CASES[case]
+    """Each split keeps its own rows, minibatch order, targets, loss context and stopping."""
+    make, members = SPLIT_CASES[case]
     data = make()
     splits = [_split_of(data, seed) for seed in (1, 2, 3)]
     per_split = [
