@@ -2,7 +2,8 @@
 
 Time is split between the two phases: about half the budget explores (every shortlisted loss
 at least once, then TPE over losses, their parameters and learning rates), the rest repeats
-each loss's best configuration on R new splits, all finalists batched together per split.
+each loss's best configuration on R new splits, all finalists on all of a round's splits
+trained as one stacked run.
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ def confirm(
             file); a named study can be resumed without repeating finished trials.
         device: ``cpu`` or ``cuda``.
         factory: builds your own network from (n_inputs, n_outputs).
-        progress: called after each batch of trials and each confirmation split.
+        progress: called after each batch of trials and each round of confirmation splits.
         source, rule_files: the data path and extra rules, recorded in a stored study so that
             ``lossadvisor worker`` can join it.
 

@@ -267,7 +267,7 @@ def fit_splits(
 
 
 class _Split:
-    """One split's tensors, target encodings, loss context, scorer and minibatch cursor."""
+    """One split's tensors, target encodings, validation scorer and minibatch cursor."""
 
     def __init__(
         self,
@@ -285,7 +285,6 @@ class _Split:
             extra = n_inputs - tensor.shape[1]
             return F.pad(tensor, (0, extra)) if extra else tensor
 
-        self.data = data
         self.x_train, self.x_val = features(data.x_train), features(data.x_val)
         self.x_test = None if data.x_test is None else features(data.x_test)
         # fit_target depends on the loss id and the training target only: one encoding per id
