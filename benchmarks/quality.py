@@ -198,11 +198,20 @@ def run_lossadvisor(dataset: Dataset, *, budget: float, search: bool) -> dict[st
         budget_s=budget,
         seed=0,
     )
-    return {
+    record = {
         "loss": advice.recommendation.loss.value,
         "seconds": time.monotonic() - started,
         "detected_task": advice.profile.task.value,
+        "shortlist": [c.loss.value for c in advice.shortlist.candidates],
     }
+    if advice.search is not None:
+        # the paired validation scores behind the pick, so that a decision rule can be
+        # studied on the cached runs without training again
+        record["search"] = {
+            "trials": advice.search.trials,
+            "scores": {r.loss.value: list(r.scores) for r in advice.search.results},
+        }
+    return record
 
 
 def run_plain_automl(dataset: Dataset, *, seconds: float, seed: int = 0) -> dict[str, Any]:
