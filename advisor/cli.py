@@ -210,9 +210,7 @@ def explain(
     from advisor.selection import load_rules, shortlist
 
     frame = read_table(data, sample=sample)
-    result = profile_for_metric(
-        frame, target=_targets(target), task=task, metric=metric, path=data
-    )
+    result = profile_for_metric(frame, target=_targets(target), task=task, metric=metric, path=data)
     listed = shortlist(result, objective=objective, rules=load_rules(rule_files), metric=metric)
     if as_json:
         _print_json(

@@ -148,6 +148,12 @@ def render_search(search: SearchResult) -> RenderableType:
         f"{search.trials} trials ({search.pruned} pruned) in {search.elapsed_s:.1f}s of "
         f"{search.budget_s:g}s; {arrow}; study {search.study_name} ({search.storage})"
     )
+    splits = [len(r.scores) for r in search.results]
+    if splits and min(splits) < max(splits):
+        caption += (
+            "\na loss with fewer splits left the race once it was settled against the leader "
+            "(it could no longer change the advice)"
+        )
     return Panel(Group(table, Text(caption, style="dim")), title="confirmation", title_align="left")
 
 

@@ -33,7 +33,7 @@ from advisor.records import (
     Shortlist,
     TrialOutcome,
 )
-from advisor.search._decide import Decision, decide, settled
+from advisor.search._decide import EQUIVALENCE, Decision, decide, settled
 from advisor.search._explore import best_settings, explore
 from advisor.search._splits import N_SPLITS, SplitMaker, make_splits
 from advisor.search._storage import describe_storage, open_study
@@ -47,6 +47,7 @@ EXPLORE_SHARE = 0.5
 DEFAULT_REPEATS = 3
 MIN_REPEATS = 2
 MAX_REPEATS = N_SPLITS - 1
+ROUND_SPLITS = 2  # splits per round after the first, while the race is not settled
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,36 +107,50 @@ def _repeat(
     prior: Sequence[LossId],
     metric: MetricId,
     maximize: bool,
-) -> dict:
-    """Score every finalist on splits 1..R, then on more splits while they can still matter.
+) -> tuple[dict, list[LossId]]:
+    """Score the finalists on splits 1..R, then race them on more splits until settled.
 
-    All finalists on all of a round's splits train as one stacked run (``fit_splits``): ten
-    splits cost about a third of ten runs one after another. The first round has the planned
-    R splits and shares what is left of the budget (a run cut short is still a fair
-    comparison, since all members train in lockstep). If the decision is not settled then
-    (``settled``: some other finalist could still beat the chosen one by a margin that
-    matters), a second round adds up to MAX_REPEATS - R splits, as many as fit whole in the
-    time left at the first round's pace; more paired splits sharpen the comparison.
+    Returns each finalist's scores (split by split, from split 1) and the contenders left at
+    the end, in finalist order.
+
+    Each round trains all its members (contenders x the round's splits) as one stacked run
+    (``fit_splits``): ten splits cost about a third of ten runs one after another. The first
+    round has the planned R splits and shares what is left of the budget (a run cut short is
+    still a fair comparison, since all members train in lockstep). After each round the
+    decision so far is checked: once every other contender is settled against the chosen one
+    (``settled``: it cannot beat it by a margin that matters) the race ends. Otherwise the
+    settled ones leave it (racing, as in F-Race: their later splits could not change the
+    advice, so they no longer cost compute) and a round of ROUND_SPLITS more splits follows,
+    up to MAX_REPEATS, as long as it fits whole in the time left at the pace so far. Small
+    rounds end a race that settles after 5 or 7 splits without paying for 10.
     """
     scores: dict = {loss: [] for loss in finalists}
-    done, seconds = 0, 0.0
+    live = list(finalists)
+    done, seconds, trained = 0, 0.0, 0
     settings = fit_settings_for(len(splits.get(0).y_train), device=device)
     while done < MAX_REPEATS:
         left = deadline - time.monotonic()
         if done == 0:
             count = max(repeats, MIN_REPEATS)
         else:
-            if _decided(scores, prior=prior, metric=metric, maximize=maximize):
-                break
-            pace = 1.1 * seconds / done
-            count = min(MAX_REPEATS - done, int(left / pace) if pace > 0 else 0)
+            racing = _contenders(scores, live, prior=prior, metric=metric, maximize=maximize)
+            if len(racing) < 2:
+                break  # decided: the last round's contenders all keep every split they ran
+            live = racing
+            pace = 1.1 * seconds / trained  # seconds per member and split
+            count = min(MAX_REPEATS - done, ROUND_SPLITS, int(left / (pace * len(live))))
             if count < 1:
                 break
         numbers = range(done + 1, done + count + 1)
         members = [
             [
-                MemberSpec(loss=loss, params=params, lr=lr, seed=seed * 1000 + split)
-                for loss, (params, lr) in finalists.items()
+                MemberSpec(
+                    loss=loss,
+                    params=finalists[loss][0],
+                    lr=finalists[loss][1],
+                    seed=seed * 1000 + split,
+                )
+                for loss in live
             ]
             for split in numbers
         ]
@@ -149,23 +164,38 @@ def _repeat(
             deadline=time.monotonic() + max(left, 0.0),
         )
         seconds += time.monotonic() - started
+        trained += count * len(live)
         for group, group_results in zip(members, results, strict=True):
             for member, result in zip(group, group_results, strict=True):
                 scores[member.loss].append(result.score)
         done += count
         report(done)
-    return scores
+    return scores, live
 
 
-def _decided(scores: dict, *, prior: Sequence[LossId], metric: MetricId, maximize: bool) -> bool:
-    """Whether every other finalist is settled against the one the scores so far choose."""
-    results = [_result(loss, ({}, 0.0), values) for loss, values in scores.items()]
+def _contenders(
+    scores: dict,
+    live: Sequence[LossId],
+    *,
+    prior: Sequence[LossId],
+    metric: MetricId,
+    maximize: bool,
+) -> list[LossId]:
+    """The loss the scores so far choose, and every other one not yet settled against it.
+
+    A loss the rule prior ranks above the chosen one would win a tie with it, so it stays
+    until it is worse by a margin that matters; any other stays until it can no longer be
+    better by one. A single contender means the race is decided.
+    """
+    results = [_result(loss, ({}, 0.0), scores[loss]) for loss in live]
     chosen = decide(results, prior=prior, metric=metric, maximize=maximize).chosen
-    return all(
-        settled(scores[chosen], values, maximize=maximize)
-        for loss, values in scores.items()
-        if loss is not chosen
-    )
+    order = {loss: i for i, loss in enumerate(prior)}
+
+    def out(loss: LossId) -> bool:
+        margin = -EQUIVALENCE if order.get(loss, len(order)) < order.get(chosen, 0) else EQUIVALENCE
+        return settled(scores[chosen], scores[loss], maximize=maximize, margin=margin)
+
+    return [loss for loss in live if loss is chosen or not out(loss)]
 
 
 def confirm(
@@ -284,7 +314,7 @@ def confirm(
         on_batch=lambda done: tell("explore", done, max_trials),
     )
     finalists = best_settings(study, candidates)
-    scores = _repeat(
+    scores, contenders = _repeat(
         splits,
         finalists,
         repeats=repeats,
@@ -299,7 +329,13 @@ def confirm(
     )
     results = tuple(_result(loss, finalists[loss], values) for loss, values in scores.items())
     maximize = direction == "maximize"
-    decision = decide(results, prior=shortlist.losses, metric=shortlist.metric, maximize=maximize)
+    decision = decide(
+        results,
+        prior=shortlist.losses,
+        metric=shortlist.metric,
+        maximize=maximize,
+        contenders=contenders,
+    )
     all_outcomes = _previous(study, outcomes) + tuple(outcomes)
     search = SearchResult(
         metric=shortlist.metric,

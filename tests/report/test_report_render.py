@@ -125,6 +125,14 @@ def test_render_search(advice: Advice) -> None:
     assert all(r.loss.value in text for r in advice.search.results)
 
 
+def test_render_search_says_why_a_loss_has_fewer_splits(advice: Advice) -> None:
+    assert "left the race" not in _text(render_search(advice.search))
+    first = advice.search.results[0]
+    left = dataclasses.replace(first, scores=first.scores[:2], n=2)
+    search = dataclasses.replace(advice.search, results=(left, *advice.search.results[1:]))
+    assert "left the race once it was settled" in _text(render_search(search))
+
+
 def test_render_search_with_a_nan_mean(advice: Advice) -> None:
     nan = dataclasses.replace(advice.search.results[0], mean=float("nan"), n=0)
     search = dataclasses.replace(advice.search, results=(nan, *advice.search.results[1:]))

@@ -156,3 +156,97 @@ def test_settled_bound_matches_a_scipy_one_sided_interval() -> None:
     gaps = chosen - other  # minimised: advantage of other = chosen - other
     low, high = stats.t.interval(0.90, len(gaps) - 1, loc=gaps.mean(), scale=stats.sem(gaps))
     assert settled(chosen, other, maximize=False) == (high < 0.005 * abs(chosen.mean()))
+
+
+# ------------------------------------------------------------------ the prior as tie-breaker
+
+
+def _lead_at(p: float, n: int = 10) -> tuple[list[float], list[float]]:
+    """(prior, challenger) rmse scores whose paired two-sided p-value is exactly ``p``; the
+    challenger has the lower (better) mean."""
+    noise = np.array([0.03, -0.02, 0.01, -0.04, 0.02, 0.0, -0.01, 0.03, -0.03, 0.01][:n])
+    noise = noise - noise.mean()
+    lead = stats.t.ppf(1 - p / 2, n - 1) * noise.std(ddof=1) / math.sqrt(n)
+    prior = np.linspace(0.50, 0.60, n)
+    return list(prior), list(prior - lead + noise)
+
+
+@pytest.mark.parametrize("p,overturned", [(0.19, True), (0.21, False), (0.06, True)])
+def test_a_lead_overturns_the_prior_below_the_tie_threshold(p: float, overturned: bool) -> None:
+    from advisor.search._decide import TIE
+
+    prior_scores, challenger = _lead_at(p)
+    assert paired_p_value(challenger, prior_scores) == pytest.approx(p, rel=1e-6)
+    assert (p < TIE) is overturned
+    results = [_result(LossId.MSE, prior_scores), _result(LossId.HUBER, challenger)]
+    decision = decide(results, prior=[LossId.MSE, LossId.HUBER], metric=MetricId.RMSE,
+                      maximize=False)
+    comparison = decision.comparison
+    assert not comparison.significant  # acted on, never called significant above 0.05
+    if overturned:
+        assert decision.chosen is LossId.HUBER
+        assert comparison.statement.startswith("huber leads the rule prior mse by")
+        assert "likely better, not significant at 5%" in comparison.statement
+        assert decision.confidence == pytest.approx(0.5 + 0.3 * (1 - p), abs=1e-3)
+        assert decision.label == "low"
+    else:
+        assert decision.chosen is LossId.MSE
+        assert "the rule prior (mse) stands" in comparison.statement
+        assert decision.confidence == 0.5
+
+
+def test_an_overturned_prior_is_named_beside_a_closer_runner_up() -> None:
+    prior_scores, challenger = _lead_at(0.1)
+    wobble = [0.02, -0.01, 0.0, 0.01, -0.02, 0.015, -0.005, 0.0, 0.01, -0.02]
+    close = [s + w + 1e-3 for s, w in zip(challenger, wobble, strict=True)]  # tied with it
+    results = [
+        _result(LossId.MSE, prior_scores),
+        _result(LossId.HUBER, challenger),
+        _result(LossId.MAE, close),
+    ]
+    decision = decide(results, prior=[LossId.MSE, LossId.HUBER, LossId.MAE],
+                      metric=MetricId.RMSE, maximize=False)
+    assert decision.chosen is LossId.HUBER  # the prior prefers it to MAE, its tie
+    assert "rule prior mse" in decision.comparison.statement
+    assert "closest: mae" in decision.comparison.statement
+    assert decision.comparison.other is LossId.MAE
+    assert decision.comparison.p_value >= 0.2  # the weakest comparison sets the confidence
+    assert decision.confidence == pytest.approx(0.5 + 0.3 * (1 - decision.comparison.p_value),
+                                                abs=1e-3)
+
+
+def test_a_loss_that_left_the_race_is_reported_but_never_chosen() -> None:
+    # MAE left after 3 easy splits with a mean the others' 10 harder splits cannot match
+    results = [
+        _result(LossId.MSE, [0.60, 0.62, 0.58, 0.61, 0.63, 0.60, 0.59, 0.62, 0.61, 0.60]),
+        _result(LossId.HUBER, [0.61, 0.62, 0.60, 0.62, 0.64, 0.61, 0.60, 0.62, 0.62, 0.61]),
+        _result(LossId.MAE, [0.55, 0.56, 0.54]),
+    ]
+    kwargs = dict(prior=[LossId.MAE, LossId.MSE, LossId.HUBER], metric=MetricId.RMSE,
+                  maximize=False)
+    assert decide(results, **kwargs).chosen is LossId.MAE  # all of them ranked: misleading
+    decision = decide(results, contenders=[LossId.MSE, LossId.HUBER], **kwargs)
+    assert decision.chosen is LossId.MSE
+    assert {decision.comparison.best, decision.comparison.other} == {LossId.MSE, LossId.HUBER}
+
+
+def test_a_lead_too_small_to_matter_is_a_tie_even_when_significant() -> None:
+    # CE beats CORAL on every split, by about 0.1% of the score: significant, and negligible
+    coral = [0.585, 0.572, 0.568, 0.575, 0.580]
+    ce = [s - 0.0006 - 0.0001 * (i % 2) for i, s in enumerate(coral)]
+    results = [_result(LossId.ORDINAL_CORAL, coral), _result(LossId.CE, ce)]
+    assert paired_p_value(ce, coral) < 0.05
+    assert settled(coral, ce, maximize=False)
+    decision = decide(results, prior=[LossId.ORDINAL_CORAL, LossId.CE],
+                      metric=MetricId.MAE_INDEX, maximize=False)
+    assert decision.chosen is LossId.ORDINAL_CORAL
+    statement = decision.comparison.statement
+    assert statement.startswith("ce (best mean) leads ordinal_coral by only")
+    assert "less than the 0.5% that would change the advice" in statement
+    assert decision.confidence == 0.8 and decision.label == "medium"
+    # the same lead ten times larger matters: it is acted on
+    far = [s - 0.006 - 0.001 * (i % 2) for i, s in enumerate(coral)]
+    bigger = decide([results[0], _result(LossId.CE, far)],
+                    prior=[LossId.ORDINAL_CORAL, LossId.CE], metric=MetricId.MAE_INDEX,
+                    maximize=False)
+    assert bigger.chosen is LossId.CE
