@@ -5,11 +5,11 @@ paired: a paired t-test across splits measures both split and initialisation noi
 
 The rule prior (the shortlist's order, which already prefers the simpler, better-understood
 loss) breaks ties; it is not a null hypothesis that only a 5% test may overturn. A loss is
-tied with the best mean when the splits cannot tell them apart (two-sided p >= 0.2), or when
+tied with the best mean when the splits cannot tell them apart (two-sided p >= 0.1), or when
 they show the best's lead is too small to matter (below EQUIVALENCE at its one-sided 95%
-bound); ties go to the prior. A lead at p < 0.2 (one-sided p < 0.1: nine to one that the
-leader is better on this data) and larger than that is acted on; it is called significant
-only at p < 0.05, and the confidence says which. Keeping a loss the splits measure as worse,
+bound); ties go to the prior. A lead at p < 0.1 (one-sided p < 0.05 that the leader is
+better on this data) and larger than that is acted on; it is called significant only at
+two-sided p < 0.05, and the confidence says which. Keeping a loss the splits measure as worse,
 because a stricter test could not yet prove it, would trade measured regret for a prior.
 """
 
@@ -26,9 +26,9 @@ from advisor.records import CandidateResult, Comparison, LossId, MetricId
 __all__ = ["Decision", "decide", "paired_p_value", "settled"]
 
 SIGNIFICANCE = 0.05
-# two-sided paired p-value below which a lead is acted on; above it the splits leave the
-# losses tied and the rule prior breaks the tie
-TIE = 0.2
+# two-sided paired p-value below which a lead is acted on (one-sided 5%: "is the leader
+# better?"); above it the splits leave the losses tied and the rule prior breaks the tie
+TIE = 0.1
 MIN_PAIRS = 3
 # A gap below this share of the chosen loss's score does not change the advice: no one picks
 # a loss for a 0.5% better validation score, which split noise alone often exceeds.

@@ -171,7 +171,7 @@ def _lead_at(p: float, n: int = 10) -> tuple[list[float], list[float]]:
     return list(prior), list(prior - lead + noise)
 
 
-@pytest.mark.parametrize("p,overturned", [(0.19, True), (0.21, False), (0.06, True)])
+@pytest.mark.parametrize("p,overturned", [(0.09, True), (0.11, False), (0.06, True), (0.3, False)])
 def test_a_lead_overturns_the_prior_below_the_tie_threshold(p: float, overturned: bool) -> None:
     from advisor.search._decide import TIE
 
@@ -196,7 +196,7 @@ def test_a_lead_overturns_the_prior_below_the_tie_threshold(p: float, overturned
 
 
 def test_an_overturned_prior_is_named_beside_a_closer_runner_up() -> None:
-    prior_scores, challenger = _lead_at(0.1)
+    prior_scores, challenger = _lead_at(0.07)
     wobble = [0.02, -0.01, 0.0, 0.01, -0.02, 0.015, -0.005, 0.0, 0.01, -0.02]
     close = [s + w + 1e-3 for s, w in zip(challenger, wobble, strict=True)]  # tied with it
     results = [
@@ -210,7 +210,7 @@ def test_an_overturned_prior_is_named_beside_a_closer_runner_up() -> None:
     assert "rule prior mse" in decision.comparison.statement
     assert "closest: mae" in decision.comparison.statement
     assert decision.comparison.other is LossId.MAE
-    assert decision.comparison.p_value >= 0.2  # the weakest comparison sets the confidence
+    assert decision.comparison.p_value >= 0.1  # the weakest comparison sets the confidence
     assert decision.confidence == pytest.approx(0.5 + 0.3 * (1 - decision.comparison.p_value),
                                                 abs=1e-3)
 
