@@ -16,7 +16,8 @@ seeds), on test.csv, on the dataset's primary metric: so the methods differ only
 test.csv is read only for scoring. Results are cached per dataset and method in
 ``--out`` (resumable); the summary is printed as Markdown.
 
-Run: ``.venv/bin/python benchmarks/quality.py`` (about an hour on 2 cores), or ``--quick``.
+Run: ``.venv/bin/python benchmarks/quality.py`` (about 15 minutes on 2 cores), or ``--quick``;
+``--advisor-seeds 3`` also runs lossadvisor with seeds 1 and 2 and prints how its pick varies.
 """
 
 from __future__ import annotations
@@ -188,7 +189,9 @@ def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
 # --------------------------------------------------------------------------- methods
 
 
-def run_lossadvisor(dataset: Dataset, *, budget: float, search: bool) -> dict[str, Any]:
+def run_lossadvisor(
+    dataset: Dataset, *, budget: float, search: bool, seed: int = 0
+) -> dict[str, Any]:
     started = time.monotonic()
     advice = recommend(
         dataset.train_path,
@@ -196,7 +199,7 @@ def run_lossadvisor(dataset: Dataset, *, budget: float, search: bool) -> dict[st
         metric=dataset.metric,
         search=search,
         budget_s=budget,
-        seed=0,
+        seed=seed,
     )
     record = {
         "loss": advice.recommendation.loss.value,
@@ -281,7 +284,15 @@ def paired(method: list[float], other: list[float], maximize: bool) -> str:
     return "win" if better else "loss"
 
 
-def evaluate(folder: Path, out: Path, *, quick: bool, budget: float, only: list[str]) -> None:
+def evaluate(
+    folder: Path,
+    out: Path,
+    *,
+    quick: bool,
+    budget: float,
+    only: list[str],
+    advisor_seeds: int = 1,
+) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     entries = [e for e in manifest["datasets"] if not only or e["name"] in only]
     if quick:
@@ -309,8 +320,16 @@ def evaluate(folder: Path, out: Path, *, quick: bool, budget: float, only: list[
             print("    plain_automl ...", file=sys.stderr, flush=True)
             done["plain_automl"] = run_plain_automl(dataset, seconds=done["lossadvisor"]["seconds"])
             cache.write_text(json.dumps(done, indent=1))
+        for seed in range(1, advisor_seeds):
+            others = done.setdefault("lossadvisor_seeds", {})
+            if str(seed) not in others:
+                print(f"    lossadvisor seed {seed} ...", file=sys.stderr, flush=True)
+                others[str(seed)] = run_lossadvisor(dataset, budget=budget, search=True, seed=seed)
+                cache.write_text(json.dumps(done, indent=1))
         rows.append((entry, dataset, done))
     report(rows, quick=quick, budget=budget)
+    if advisor_seeds > 1:
+        report_seeds(rows, seeds=advisor_seeds)
 
 
 def report(rows, *, quick: bool, budget: float) -> None:
@@ -375,6 +394,36 @@ def report(rows, *, quick: bool, budget: float) -> None:
         )
 
 
+def report_seeds(rows, *, seeds: int) -> None:
+    """lossadvisor's pick under each of its own seeds: one seed's table is one draw."""
+    print(f"\n## lossadvisor over {seeds} seeds of its own\n")
+    print("| dataset | " + " | ".join(f"seed {s}" for s in range(seeds)) + " | mean regret |")
+    print("|---|" + "---|" * (seeds + 1))
+    means, singles, agreed = [], [], 0
+    for entry, dataset, done in rows:
+        ex = done["exhaustive"]
+        maximize = metric_direction(dataset.metric) == "maximize"
+        best = ex["losses"][ex["best"]]["test_mean"]
+        picks = [done["lossadvisor"]["loss"]] + [
+            done["lossadvisor_seeds"][str(s)]["loss"] for s in range(1, seeds)
+        ]
+        regrets = [
+            regret(
+                float(np.nanmean(ex["losses"].get(p, {}).get("test", [math.nan]))), best, maximize
+            )
+            for p in picks
+        ]
+        means.append(float(np.mean(regrets)))
+        singles += regrets
+        agreed += len(set(picks)) == 1
+        cells = " | ".join(f"{p} ({r:.1%})" for p, r in zip(picks, regrets, strict=True))
+        print(f"| {entry['name']} | {cells} | {means[-1]:.2%} |")
+    print(
+        f"\nmedian of the per-dataset mean regret {np.median(means):.2%}; worst single pick "
+        f"{max(singles):.2%}; all seeds agree on {agreed} of {len(rows)} datasets"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -391,12 +440,27 @@ def main(argv: list[str] | None = None) -> None:
         help="the smallest dataset, tiny budgets: checks the harness runs",
     )
     parser.add_argument("--only", nargs="*", default=[], help="dataset names to run")
+    parser.add_argument(
+        "--advisor-seeds",
+        type=int,
+        default=1,
+        help="also run lossadvisor with seeds 1..N-1 and print how its pick varies",
+    )
     args = parser.parse_args(argv)
     if not (args.data / "manifest.json").exists():
         sys.exit(f"quality.py: no manifest.json in {args.data}; pass --data FOLDER")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     budget = min(args.budget, 6.0) if args.quick else args.budget
-    evaluate(args.data, args.out, quick=args.quick, budget=budget, only=args.only)
+    if args.advisor_seeds < 1:
+        parser.error(f"--advisor-seeds must be at least 1, got {args.advisor_seeds}")
+    evaluate(
+        args.data,
+        args.out,
+        quick=args.quick,
+        budget=budget,
+        only=args.only,
+        advisor_seeds=args.advisor_seeds,
+    )
 
 
 if __name__ == "__main__":

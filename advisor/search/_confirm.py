@@ -47,7 +47,9 @@ EXPLORE_SHARE = 0.5
 DEFAULT_REPEATS = 3
 MIN_REPEATS = 2
 MAX_REPEATS = N_SPLITS - 1
-ROUND_SPLITS = 2  # splits per round after the first, while the race is not settled
+# splits per round after the first, while the race is not settled: small enough to stop a
+# race that settles after 6 splits, large enough that a round's stack stays wide (3, 3, 4)
+ROUND_SPLITS = 3
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,8 +123,8 @@ def _repeat(
     (``settled``: it cannot beat it by a margin that matters) the race ends. Otherwise the
     settled ones leave it (racing, as in F-Race: their later splits could not change the
     advice, so they no longer cost compute) and a round of ROUND_SPLITS more splits follows,
-    up to MAX_REPEATS, as long as it fits whole in the time left at the pace so far. Small
-    rounds end a race that settles after 5 or 7 splits without paying for 10.
+    up to MAX_REPEATS (3, then 3, then 4), as long as it fits whole in the time left at the
+    pace so far. Rounds end a race that settles after 6 splits without paying for 10.
     """
     scores: dict = {loss: [] for loss in finalists}
     live = list(finalists)
@@ -138,7 +140,10 @@ def _repeat(
                 break  # decided: the last round's contenders all keep every split they ran
             live = racing
             pace = 1.1 * seconds / trained  # seconds per member and split
-            count = min(MAX_REPEATS - done, ROUND_SPLITS, int(left / (pace * len(live))))
+            rest = MAX_REPEATS - done  # a remainder smaller than a round joins the last one
+            count = min(
+                rest if rest < 2 * ROUND_SPLITS else ROUND_SPLITS, int(left / (pace * len(live)))
+            )
             if count < 1:
                 break
         numbers = range(done + 1, done + count + 1)

@@ -59,6 +59,17 @@ def test_quick_run_prints_summary_and_resumes(tmp_path, capsys):
     before = (out / "iris-quick.json").stat().st_mtime_ns
     quality.main(["--data", str(folder), "--out", str(out), "--quick", "--budget", "3"])
     assert (out / "iris-quick.json").stat().st_mtime_ns == before
+    # more seeds of lossadvisor's own: only the new seed is run, then its table is printed
+    capsys.readouterr()
+    args = ["--data", str(folder), "--out", str(out), "--quick", "--budget", "3"]
+    quality.main([*args, "--advisor-seeds", "2"])
+    printed = capsys.readouterr().out
+    assert "## lossadvisor over 2 seeds of its own" in printed
+    assert "| iris | " in printed.split("seeds of its own")[1]
+    cached = json.loads((out / "iris-quick.json").read_text())
+    assert set(cached["lossadvisor_seeds"]) == {"1"}
+    with pytest.raises(SystemExit):
+        quality.main([*args, "--advisor-seeds", "0"])
 
 
 def test_regret_and_paired_verdicts():
