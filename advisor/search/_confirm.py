@@ -2,8 +2,9 @@
 
 Time is split between the two phases: about half the budget explores (every shortlisted loss
 at least once, then TPE over losses, their parameters and learning rates), the rest repeats
-each loss's best configuration on R new splits, all finalists on all of a round's splits
-trained as one stacked run.
+each loss's best configuration on new paired splits, in rounds: all contenders on all of a
+round's splits train as one stacked run, and a finalist leaves the race once it is settled
+against the loss the scores so far choose.
 """
 
 from __future__ import annotations
