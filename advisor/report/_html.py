@@ -11,6 +11,7 @@ from pathlib import Path
 
 from advisor.errors import UsageError
 from advisor.records import Advice
+from advisor.report._wording import race_note
 
 __all__ = ["render_html", "write_html"]
 
@@ -77,6 +78,9 @@ def render_html(advice: Advice) -> str:
                 f"<td>{result.std:.2g}</td><td>{result.n}</td></tr>"
             )
         parts.append("</table>")
+        note = race_note(search)
+        if note:
+            parts.append(f"<p class=dim>{_e(note)}</p>")
     parts.append(
         "<h2>Rule trace</h2><table><tr><th>rule</th><th>factor</th><th>fired</th>"
         "<th>detail</th></tr>"

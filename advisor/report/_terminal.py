@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from advisor.records import Advice, DataProfile, SearchResult, Shortlist
+from advisor.report._wording import race_note
 
 __all__ = [
     "render_advice",
@@ -148,12 +149,9 @@ def render_search(search: SearchResult) -> RenderableType:
         f"{search.trials} trials ({search.pruned} pruned) in {search.elapsed_s:.1f}s of "
         f"{search.budget_s:g}s; {arrow}; study {search.study_name} ({search.storage})"
     )
-    splits = [len(r.scores) for r in search.results]
-    if splits and min(splits) < max(splits):
-        caption += (
-            "\na loss with fewer splits left the race once it was settled against the leader "
-            "(it could no longer change the advice)"
-        )
+    note = race_note(search)
+    if note:
+        caption += f"\n{note}"
     return Panel(Group(table, Text(caption, style="dim")), title="confirmation", title_align="left")
 
 

@@ -131,6 +131,10 @@ def test_render_search_says_why_a_loss_has_fewer_splits(advice: Advice) -> None:
     left = dataclasses.replace(first, scores=first.scores[:2], n=2)
     search = dataclasses.replace(advice.search, results=(left, *advice.search.results[1:]))
     assert "left the race once it was settled" in _text(render_search(search))
+    assert "left the race" not in render_html(advice)
+    assert "left the race once it was settled" in render_html(
+        dataclasses.replace(advice, search=search)
+    )
 
 
 def test_render_search_with_a_nan_mean(advice: Advice) -> None:
