@@ -272,6 +272,13 @@ def regret(score: float, best: float, maximize: bool) -> float:
     return max(0.0, gap) / max(abs(best), 1e-12)
 
 
+def pick_regret(ex: dict[str, Any], loss: str, maximize: bool) -> tuple[list[float], float, float]:
+    """A pick's test scores (the exhaustive runs of that loss), their mean and its regret."""
+    scores = ex["losses"].get(loss, {}).get("test", [math.nan])
+    mean = float(np.nanmean(scores))
+    return scores, mean, regret(mean, ex["losses"][ex["best"]]["test_mean"], maximize)
+
+
 def paired(method: list[float], other: list[float], maximize: bool) -> str:
     """win / tie / loss of ``method`` vs ``other`` by a paired t-test over seeds."""
     a, b = np.asarray(method), np.asarray(other)
@@ -361,9 +368,7 @@ def report(rows, *, quick: bool, budget: float) -> None:
         cells = []
         for method in ("lossadvisor", "rules_only", "task_default", "plain_automl"):
             loss = picks[method]
-            scores = ex["losses"].get(loss, {}).get("test", [math.nan])
-            mean = float(np.nanmean(scores))
-            r = regret(mean, best, maximize)
+            scores, mean, r = pick_regret(ex, loss, maximize)
             seconds = done.get(method, {}).get("seconds", 0.0)
             summary[method]["regret"].append(r)
             summary[method]["time"].append(seconds / max(ex["seconds"], 1e-9))
@@ -403,16 +408,10 @@ def report_seeds(rows, *, seeds: int) -> None:
     for entry, dataset, done in rows:
         ex = done["exhaustive"]
         maximize = metric_direction(dataset.metric) == "maximize"
-        best = ex["losses"][ex["best"]]["test_mean"]
         picks = [done["lossadvisor"]["loss"]] + [
             done["lossadvisor_seeds"][str(s)]["loss"] for s in range(1, seeds)
         ]
-        regrets = [
-            regret(
-                float(np.nanmean(ex["losses"].get(p, {}).get("test", [math.nan]))), best, maximize
-            )
-            for p in picks
-        ]
+        regrets = [pick_regret(ex, p, maximize)[2] for p in picks]
         means.append(float(np.mean(regrets)))
         singles += regrets
         agreed += len(set(picks)) == 1

@@ -183,11 +183,17 @@ def decide(
         if overturned:
             first = min(overturned, key=lambda r: order[r.loss])
             prior_gap, prior_std = _gap(best, first, sign)
+            # the prior's loss itself may trail significantly while a closer one does not
+            p_first = p_values[first.loss]
+            strength = (
+                "significantly better"
+                if p_first < SIGNIFICANCE
+                else "likely better, not significant at 5%"
+            )
             statement = (
                 f"{best.loss.value} leads the rule prior {first.loss.value} by "
                 f"{prior_gap:.4g} ± {prior_std:.2g} {name} over {best.n} paired splits "
-                f"(p={p_values[first.loss]:.2g}): likely better, not significant at 5%; the "
-                f"measured lead outweighs the prior"
+                f"(p={p_first:.2g}): {strength}; the measured lead outweighs the prior"
             )
             if first is not runner:
                 statement += f" (closest: {runner.loss.value}, p={p:.2g})"

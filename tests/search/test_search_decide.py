@@ -250,3 +250,20 @@ def test_a_lead_too_small_to_matter_is_a_tie_even_when_significant() -> None:
                     prior=[LossId.ORDINAL_CORAL, LossId.CE], metric=MetricId.MAE_INDEX,
                     maximize=False)
     assert bigger.chosen is LossId.CE
+
+
+def test_a_prior_that_trails_significantly_is_not_called_merely_likely() -> None:
+    prior_scores, challenger = _lead_at(0.01)
+    wobble = [0.02, -0.01, 0.0, 0.01, -0.02, 0.015, -0.005, 0.0, 0.01, -0.02]
+    close = [s + w + 1e-3 for s, w in zip(challenger, wobble, strict=True)]
+    results = [
+        _result(LossId.MSE, prior_scores),
+        _result(LossId.HUBER, challenger),
+        _result(LossId.MAE, close),
+    ]
+    decision = decide(results, prior=[LossId.MSE, LossId.HUBER, LossId.MAE],
+                      metric=MetricId.RMSE, maximize=False)
+    statement = decision.comparison.statement
+    assert decision.chosen is LossId.HUBER
+    assert "(p=0.01): significantly better; the measured lead" in statement
+    assert "closest: mae" in statement and "likely" not in statement
