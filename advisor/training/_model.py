@@ -99,7 +99,10 @@ class _StackedLinear(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
-            grad_x = torch.bmm(grad, weight)
+            # a one-output layer's input gradient is an outer product: a broadcast multiply is
+            # bit for bit the same (one product per element, nothing summed) and at K=8,
+            # N=512, width 64 took 15 us where bmm took 58 us (4 us and 8.5 us at K=1)
+            grad_x = grad * weight if weight.shape[1] == 1 else torch.bmm(grad, weight)
             grad_x = grad_x.sum(0) if x.dim() == 2 else grad_x
         if ctx.needs_input_grad[1]:
             rows = x.expand(weight.shape[0], *x.shape) if x.dim() == 2 else x
