@@ -67,9 +67,10 @@ def _plain_layers(base: nn.Module) -> list[tuple[str | None, nn.Module]] | None:
 class _StackedLinear(torch.autograd.Function):
     """``x[k] @ weight[k].T + bias[k]`` for every member k, forward and backward by hand.
 
-    Every product is one ``bmm`` over the members, so member k's numbers come from the same
-    kernel on the same shapes whether it is trained in a stack of 8 or alone: batched and
-    one-after-another runs agree bit for bit (tests check it). Without that, the last-bit
+    Every product is one ``bmm`` over the members (an outer product, one element-wise
+    multiply), so member k's numbers come from the same kernel on the same shapes whether it
+    is trained in a stack of 8 or alone: batched and one-after-another runs agree bit for bit
+    (tests check it). Without that, the last-bit
     differences of other summation orders grow over a run, and ReLU's kink makes them visible
     in the scores (up to 7e-3 after 600 steps). The hand-written backward also takes
     ``grad.T @ x`` for the weight gradient where autograd takes ``x.T @ grad``, which is a slow
