@@ -1,11 +1,11 @@
 """lossadvisor: which loss to train your network with on tabular data, why, and the evidence.
 
-The four stages, each callable alone::
+The four stages, each callable alone, on a CSV path, a DataFrame or ``X, y`` arrays::
 
     import advisor
     profile = advisor.profile("data.csv")                  # DataProfile
     listed = advisor.shortlist(profile)                     # Shortlist (rules)
-    advice = advisor.recommend("data.csv", budget_s=30)     # Advice: all stages, JSON via to_dict()
+    advice = advisor.recommend(X, y, budget_s=30)           # Advice: all stages, JSON via to_dict()
 
 Names load lazily (PEP 562) so that importing the package does not import torch or optuna.
 """
@@ -20,10 +20,10 @@ __version__ = "0.1.0"
 __all__ = ["LossAdvisor", "confirm", "profile", "recommend", "shortlist"]
 
 _LAZY = {
-    "profile": "advisor.profiling",
-    "shortlist": "advisor.selection",
-    "confirm": "advisor.search",
-    "recommend": "advisor._recommend",
+    "profile": "advisor._api",
+    "shortlist": "advisor._api",
+    "confirm": "advisor._api",
+    "recommend": "advisor._api",
     "LossAdvisor": "advisor.sklearn",
 }
 

@@ -10,10 +10,11 @@ The active members of one loss id share its encoded target and one stacked loss 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -248,15 +249,16 @@ def fit_splits(
         small = total * settings.batch_size < SMALL_STEP_ROWS
         torch.set_num_threads(settings.cpu_threads or (1 if small else threads))
     try:
-        flat = _fit(
-            [(split, spec) for split, group in enumerate(members) for spec in group],
-            splits,
-            settings=settings,
-            data_seeds=data_seeds,
-            should_stop=should_stop,
-            factory=factory,
-            deadline=deadline,
-        )
+        with _own_rng(settings.device, seed=data_seeds[0] if data_seeds else 0):
+            flat = _fit(
+                [(split, spec) for split, group in enumerate(members) for spec in group],
+                splits,
+                settings=settings,
+                data_seeds=data_seeds,
+                should_stop=should_stop,
+                factory=factory,
+                deadline=deadline,
+            )
     finally:
         torch.set_num_threads(threads)
     grouped, start = [], 0
@@ -264,6 +266,20 @@ def fit_splits(
         grouped.append(flat[start : start + len(group)])
         start += len(group)
     return grouped
+
+
+@contextlib.contextmanager
+def _own_rng(device: str, *, seed: int) -> Iterator[None]:
+    """Seed what the run draws (a user network's dropout) on a fork of the global RNG.
+
+    The caller's own random state is left as it was: asking for advice must not change the
+    numbers a library user draws next.
+    """
+    target = torch.device(device)
+    devices = [target.index or 0] if target.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(seed))
+        yield
 
 
 class _Split:
@@ -387,7 +403,7 @@ def _fit(
             if not positions:
                 continue
             every = len(positions) == len(stack)
-            with torch.no_grad():
+            with torch.no_grad(), model.evaluating():
                 outputs = model(split.x_val, None if every else positions)
                 test_outputs = (
                     None

@@ -12,8 +12,9 @@ as it is functional (no in-place buffer updates such as BatchNorm's running stat
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -131,6 +132,13 @@ def _widened(module: nn.Module, n_outputs: int) -> nn.Module | None:
     return module
 
 
+def _seeded(build: ModelFactory, seed: int, n_inputs: int, n_outputs: int) -> nn.Module:
+    """Build one member from its own seed without touching the caller's global RNG state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return build(n_inputs, n_outputs)
+
+
 class StackedModel:
     """K members built by one factory, each from its own seed, evaluated together.
 
@@ -155,13 +163,11 @@ class StackedModel:
         members = []
         for index, seed in enumerate(seeds):
             width = n_outputs if widths is None else widths[index]
-            torch.manual_seed(int(seed))
-            member = build(n_inputs, width)
+            member = _seeded(build, seed, n_inputs, width)
             if width < n_outputs:
                 widened = _widened(member, n_outputs)
                 if widened is None:
-                    torch.manual_seed(int(seed))
-                    widened = build(n_inputs, n_outputs)
+                    widened = _seeded(build, seed, n_inputs, n_outputs)
                 member = widened
             members.append(member.to(device))
         params, buffers = stack_module_state(members)
@@ -174,6 +180,24 @@ class StackedModel:
 
     def _call_one(self, params: dict, buffers: dict, x: torch.Tensor) -> torch.Tensor:
         return functional_call(self.base, (params, buffers), (x,))
+
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator[None]:
+        """Inference mode for validation: dropout off, batch norm on its running statistics.
+
+        A user network's BatchNorm updates its running statistics (batched buffers, one per
+        member) while training; scoring validation rows in training mode would normalise them
+        by their own batch statistics and add them to the running ones.
+        """
+        modules = [self.base] + [layer for _, layer in self._layers or ()]
+        modes = [module.training for module in modules]
+        for module in modules:
+            module.eval()
+        try:
+            yield
+        finally:
+            for module, mode in zip(modules, modes, strict=True):
+                module.train(mode)
 
     def parameters(self) -> list[torch.Tensor]:
         return list(self.params.values())
@@ -192,7 +216,10 @@ class StackedModel:
             buffers = {name: value.index_select(0, index) for name, value in buffers.items()}
         if self._layers is None:
             in_dims = (0, 0, 0 if x.dim() == 3 else None)
-            return vmap(self._call_one, in_dims=in_dims)(params, buffers, x)
+            # "different": a user network's dropout draws its own mask for every member
+            return vmap(self._call_one, in_dims=in_dims, randomness="different")(
+                params, buffers, x
+            )
         # Fast path for Sequential(Linear, activation, ...): batched matmuls, no vmap
         # dispatch (measured about half the per-step time of vmap on small MLPs).
         out, fresh = x, False

@@ -1,0 +1,258 @@
+"""The public functions: each stage callable on a path, a DataFrame, or ``X, y`` arrays.
+
+The stage modules take one table (``advisor.profiling``, ``advisor.selection``,
+``advisor.search``); this module turns what a caller holds into that table (``_inputs``),
+keeps library calls quiet (no Optuna log lines unless the caller asks for progress), and
+chains the stages where a caller skips one (``shortlist`` of raw data profiles it first).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from advisor._inputs import as_table
+from advisor.records import Advice, DataProfile, MetricId, SearchResult, Shortlist, Task
+
+__all__ = ["confirm", "profile", "recommend", "shortlist"]
+
+Progress = Callable[[Any], None] | bool | None
+RuleSource = str | os.PathLike[str]
+
+
+def _progress(progress: Progress) -> Callable[[Any], None] | None:
+    """``True`` prints one line per update on stderr; a callable gets the updates itself."""
+    if progress is True:
+        return _print_progress
+    return progress or None
+
+
+def _print_progress(update: Any) -> None:
+    best = f", best {update.best}" if update.best else ""
+    print(
+        f"lossadvisor: {update.phase} {update.done}/{update.total}, "
+        f"{update.elapsed_s:.1f}s of {update.budget_s:.0f}s{best}",
+        file=sys.stderr,
+    )
+
+
+def _rules(rules: Sequence[Any] | None) -> Sequence[Any] | None:
+    """Rule files are loaded on top of the bundled rules; loaded ``Rule`` objects pass as given."""
+    from advisor.selection import load_rules
+
+    if rules is None:
+        return None
+    if all(isinstance(r, str | os.PathLike) for r in rules):
+        return load_rules(list(rules))
+    return rules
+
+
+def profile(
+    data: Any,
+    y: Any = None,
+    *,
+    target: str | Sequence[str] | None = None,
+    task: Task | str | None = None,
+    metric: MetricId | str | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+) -> DataProfile:
+    """Profile a table: its task, label encoding, balance, outliers, tails and features.
+
+    Args:
+        data: a CSV path, a DataFrame (its target named by ``target=`` or detected), a
+            feature array or DataFrame ``X`` with ``y``, or an ``(X, y)`` tuple.
+        y: the target, with array ``data``: 1-D, or several columns for multi-output or
+            multilabel targets.
+        target: the target column(s) of a path or DataFrame.
+        task: a task id that overrides detection.
+        metric: the metric you are judged by; an ordinal one (``qwk``, ``mae_index``) says
+            that numbered classes are ordered.
+        sample: profile this many randomly drawn rows only.
+        seed: seed of the row sample.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(60, 2))
+        >>> profile(X, y=np.where(X[:, 0] > 0, "yes", "no")).task.value
+        'binary'
+    """
+    from advisor._recommend import profile_for_metric
+    from advisor.profiling import read_table
+
+    table = as_table(data, y, target=target)
+    frame = read_table(table.source, sample=sample, seed=seed)
+    return profile_for_metric(
+        frame, target=table.target, task=task, metric=metric, path=table.path
+    )
+
+
+def shortlist(
+    data: Any,
+    y: Any = None,
+    *,
+    objective: str | None = None,
+    metric: MetricId | str | None = None,
+    rules: Sequence[Any] | None = None,
+    target: str | Sequence[str] | None = None,
+    task: Task | str | None = None,
+) -> Shortlist:
+    """Rank the losses that suit the data and your objective, with the rules behind each.
+
+    Args:
+        data: a ``DataProfile``, or data in any form ``profile`` takes (it is profiled first).
+        y, target, task: as in ``profile``, when ``data`` is not a profile.
+        objective: your stated preference (``robust``, ``quantile:0.9``, ...); default auto.
+        metric: the metric you are judged by; it overrides the one the rules choose.
+        rules: extra rule files (on top of the bundled rules), or loaded rules to use instead.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(80, 2))
+        >>> listed = shortlist(X, y=X[:, 0] * 3 + 1)
+        >>> listed.task.value, listed.candidates[0].loss.value
+        ('regression', 'mse')
+    """
+    from advisor.selection import shortlist as rank
+
+    if not isinstance(data, DataProfile):
+        data = _profile(data, y, target=target, task=task, metric=metric)
+    return rank(data, objective=objective, rules=_rules(rules), metric=metric)
+
+
+def confirm(
+    data: Any,
+    profile: DataProfile | None = None,
+    shortlist: Shortlist | None = None,
+    *,
+    y: Any = None,
+    target: str | Sequence[str] | None = None,
+    budget_s: float = 60.0,
+    trials: int | None = None,
+    seed: int = 0,
+    storage: str | None = None,
+    study_name: str | None = None,
+    resume: bool = False,
+    device: str = "cpu",
+    factory: Callable[[int, int], Any] | None = None,
+    progress: Progress = None,
+) -> tuple[SearchResult, Any]:
+    """Train the shortlisted losses briefly and compare them on a loss-independent metric.
+
+    Args:
+        data: the table in any form ``profile`` takes (an ``(X, y)`` tuple for arrays, or
+            ``y=``); it must be the table the profile was made from.
+        profile, shortlist: the earlier stages' results; made here when omitted.
+        budget_s, trials, seed, storage, study_name, resume, device: as in ``recommend``.
+        factory: your own network, ``factory(n_inputs, n_outputs) -> nn.Module``.
+        progress: ``True`` prints progress on stderr; a callable receives each update.
+
+    Returns:
+        The search's results and its decision (the chosen loss, its confidence, the test).
+    """
+    from advisor.profiling import read_table
+    from advisor.search import confirm as run
+    from advisor.search._quiet import quiet_optuna
+
+    table = as_table(data, y, target=target)
+    frame = read_table(table.source)
+    if profile is None:
+        profile = _profile(frame, target=table.target)
+    if shortlist is None:
+        shortlist = _shortlist(profile)
+    with quiet_optuna():
+        return run(
+            frame,
+            profile,
+            shortlist,
+            budget_s=budget_s,
+            trials=trials,
+            seed=seed,
+            storage=storage,
+            study_name=study_name,
+            resume=resume,
+            device=device,
+            factory=factory,
+            progress=_progress(progress),
+            source=table.path,
+        )
+
+
+_profile, _shortlist = profile, shortlist  # for confirm, whose arguments take these names
+
+
+def recommend(
+    data: Any,
+    y: Any = None,
+    *,
+    target: str | Sequence[str] | None = None,
+    task: Task | str | None = None,
+    objective: str | None = None,
+    metric: MetricId | str | None = None,
+    rules: Sequence[RuleSource] = (),
+    search: bool = True,
+    budget_s: float = 60.0,
+    trials: int | None = None,
+    seed: int = 0,
+    storage: str | None = None,
+    study_name: str | None = None,
+    resume: bool = False,
+    device: str = "cpu",
+    factory: Callable[[int, int], Any] | None = None,
+    sample: int | None = None,
+    progress: Progress = None,
+) -> Advice:
+    """Recommend a loss: profile the data, shortlist by rules, confirm by short runs.
+
+    Args:
+        data: a CSV path, a DataFrame (``target=`` or detected), ``X`` with ``y``, or
+            ``(X, y)``.
+        y: the target, with array ``data``.
+        target, task, objective, metric, rules: as in ``profile`` and ``shortlist``.
+        search: ``False`` answers from the rules alone (no training).
+        budget_s: wall-clock seconds for the whole job.
+        trials: exploration trials (default: 4 per candidate).
+        seed: makes the run reproducible.
+        storage, study_name, resume: an Optuna storage URL to keep (and resume) the study.
+        device: ``cpu`` or ``cuda``.
+        factory: your own network, ``factory(n_inputs, n_outputs) -> nn.Module``.
+        sample: train and profile on this many randomly drawn rows.
+        progress: ``True`` prints progress on stderr; a callable receives each update.
+
+    Returns:
+        An ``Advice``: ``.recommendation``, ``.to_dict()`` (the SPEC's JSON document), and
+        what training needs (``.build_loss()``, ``.encode_target(y)``, ...).
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(80, 3))
+        >>> advice = recommend(X, X[:, 0] > 0, search=False)
+        >>> advice.recommendation.loss.value, advice.profile.target
+        ('bce', ('target',))
+    """
+    from advisor._recommend import recommend as run
+    from advisor.search._quiet import quiet_optuna
+
+    table = as_table(data, y, target=target)
+    with quiet_optuna():
+        return run(
+            table.source,
+            target=table.target,
+            task=task,
+            objective=objective,
+            metric=metric,
+            rules=rules,
+            search=search,
+            budget_s=budget_s,
+            trials=trials,
+            seed=seed,
+            storage=storage,
+            study_name=study_name,
+            resume=resume,
+            device=device,
+            factory=factory,
+            sample=sample,
+            progress=_progress(progress),
+        )
