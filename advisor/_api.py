@@ -84,9 +84,7 @@ def profile(
 
     table = as_table(data, y, target=target)
     frame = read_table(table.source, sample=sample, seed=seed)
-    return profile_for_metric(
-        frame, target=table.target, task=task, metric=metric, path=table.path
-    )
+    return profile_for_metric(frame, target=table.target, task=task, metric=metric, path=table.path)
 
 
 def shortlist(

@@ -120,9 +120,7 @@ def table_from_arrays(X: Any, y: Any) -> tuple[pd.DataFrame, tuple[str, ...]]:
     return frame, tuple(labels.columns)
 
 
-def as_table(
-    data: Any, y: Any = None, *, target: str | Sequence[str] | None = None
-) -> Table:
+def as_table(data: Any, y: Any = None, *, target: str | Sequence[str] | None = None) -> Table:
     """Normalise the data argument of the public functions.
 
     Args:
@@ -159,4 +157,3 @@ def as_table(
         raise UsageError(f"got a path ({os.fspath(data)!r}) and y; a CSV holds its own target")
     frame, names = table_from_arrays(data, y)
     return Table(source=frame, target=names, path=None)
-
