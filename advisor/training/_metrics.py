@@ -55,11 +55,27 @@ def metric_direction(metric: MetricId) -> str:
     return "maximize" if metric in HIGHER_IS_BETTER else "minimize"
 
 
+# what ``_multilabel`` scores: per-label or per-entry metrics of independent 0/1 labels
+_MULTILABEL = frozenset(
+    {
+        MetricId.F1_MACRO,
+        MetricId.F1_MICRO,
+        MetricId.ACCURACY,
+        MetricId.ROC_AUC,
+        MetricId.PR_AUC,
+        MetricId.LOG_LOSS,
+        MetricId.BRIER,
+    }
+)
+
+
 def metric_applies(metric: MetricId, task: Task) -> bool:
     if task.is_regression:
         return metric in _REGRESSION
     if task is Task.ORDINAL:
         return metric not in _REGRESSION or metric in _ORDINAL_EXTRA
+    if task is Task.MULTILABEL:
+        return metric in _MULTILABEL
     return metric not in _REGRESSION and metric not in (MetricId.MAE_INDEX,)
 
 

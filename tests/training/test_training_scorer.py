@@ -54,9 +54,7 @@ TASKS = {
     Task.ORDINAL: 5,
     Task.MULTILABEL: 0,
 }
-CASES = [
-    (task, metric) for task in TASKS for metric in MetricId if metric_applies(metric, task)
-]
+CASES = [(task, metric) for task in TASKS for metric in MetricId if metric_applies(metric, task)]
 
 
 def _same(got: float, want: float) -> None:
@@ -66,23 +64,69 @@ def _same(got: float, want: float) -> None:
         assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
 
 
-@pytest.mark.parametrize(("task", "metric"), CASES, ids=lambda v: getattr(v, "value", v))
+def _scorer(task: Task, metric: MetricId, y: np.ndarray) -> ValidationScorer:
+    return ValidationScorer(metric, y, task=task, n_classes=TASKS[task], quantile=0.3)
+
+
+# the pairs whose scores are left to scikit-learn (no numpy form): its input checks decide
+DELEGATED = {
+    (Task.REGRESSION, MetricId.POISSON_DEVIANCE),  # negative truth: scikit-learn refuses it
+    *(
+        (task, metric)
+        for task in (Task.BINARY, Task.MULTICLASS, Task.ORDINAL)
+        for metric in (MetricId.PR_AUC, MetricId.LOG_LOSS, MetricId.QWK)
+    ),
+    (Task.MULTICLASS, MetricId.ROC_AUC),
+    (Task.ORDINAL, MetricId.ROC_AUC),
+    *(
+        (Task.MULTILABEL, metric)
+        for metric in (MetricId.ROC_AUC, MetricId.PR_AUC, MetricId.LOG_LOSS, MetricId.BRIER)
+    ),
+}
+FAST = [case for case in CASES if case not in DELEGATED]
+
+
+def test_the_delegated_pairs_are_exactly_those_without_a_numpy_form() -> None:
+    rng = np.random.default_rng(0)
+    slow = {
+        (task, metric)
+        for task, metric in CASES
+        if not _scorer(task, metric, _truth(task, rng, TASKS[task]))._fast
+    }
+    assert slow == DELEGATED
+
+
+@pytest.mark.parametrize(("task", "metric"), FAST, ids=lambda v: getattr(v, "value", v))
 @pytest.mark.parametrize("seed", [0, 1])
 def test_scorer_matches_score_metric(task: Task, metric: MetricId, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    n_classes = TASKS[task]
-    y = _truth(task, rng, n_classes)
-    scorer = ValidationScorer(metric, y, task=task, n_classes=n_classes, quantile=0.3)
-    for prediction in _predictions(task, rng, n_classes):
-        try:
-            want = score_metric(
-                metric, y, prediction, task=task, n_classes=n_classes, quantile=0.3
-            )
-        except Exception as error:  # e.g. negative counts: the scorer must refuse them too
-            with pytest.raises(type(error)):
-                scorer(prediction)
-            continue
+    y = _truth(task, rng, TASKS[task])
+    scorer = _scorer(task, metric, y)
+    assert scorer._fast
+    for prediction in _predictions(task, rng, TASKS[task]):
+        want = score_metric(metric, y, prediction, task=task, n_classes=TASKS[task], quantile=0.3)
         _same(scorer(prediction), want)
+
+
+@pytest.mark.parametrize(
+    ("task", "metric", "prediction"),
+    [
+        # counts scored on a truth with negative values: scikit-learn refuses them
+        (Task.REGRESSION, MetricId.POISSON_DEVIANCE, lambda rng: np.full(N, 2.0)),
+        # multiclass ROC AUC of rows that do not sum to one
+        (Task.MULTICLASS, MetricId.ROC_AUC, lambda rng: np.round(rng.dirichlet(np.ones(4), N), 1)),
+    ],
+    ids=["negative-counts", "unnormalised-probabilities"],
+)
+def test_inputs_scikit_learn_refuses_are_refused_by_the_scorer_too(task, metric, prediction):
+    rng = np.random.default_rng(0)
+    y = _truth(task, rng, TASKS[task])
+    scorer = _scorer(task, metric, y)
+    p = prediction(rng)
+    with pytest.raises(ValueError):
+        score_metric(metric, y, p, task=task, n_classes=TASKS[task], quantile=0.3)
+    with pytest.raises(ValueError):
+        scorer(p)
 
 
 @pytest.mark.parametrize(
