@@ -30,7 +30,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import optuna
@@ -103,8 +103,26 @@ def applicable_losses(dataset: Dataset) -> list[LossId]:
 # --------------------------------------------------------------------------- exhaustive
 
 
-def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
-    """Every loss x learning rate x seed; lr chosen on validation; test scores per seed."""
+class ExhaustivePlan(NamedTuple):
+    """The exhaustive protocol for one dataset: its split, step budget and the runs to make."""
+
+    data: TrainingData
+    settings: FitSettings
+    losses: list[LossId]
+    seeds: tuple[int, ...]
+    rates: tuple[float, ...]
+    y_test: np.ndarray
+
+    def members(self, seed: int) -> list[MemberSpec]:
+        return [
+            MemberSpec(loss=loss, params={}, lr=lr, seed=seed)
+            for loss in self.losses
+            for lr in self.rates
+        ]
+
+
+def exhaustive_plan(dataset: Dataset, *, quick: bool) -> ExhaustivePlan:
+    """One validation split of train (seed 0), a step budget from its size, every loss."""
     strata = (
         dataset.y_train if dataset.task in (Task.BINARY, Task.MULTICLASS, Task.ORDINAL) else None
     )
@@ -131,24 +149,32 @@ def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
     settings = FitSettings(
         max_steps=steps, batch_size=batch, eval_every=max(5, steps // 60), patience=12
     )
-    losses = applicable_losses(dataset)
-    seeds = SEEDS[:2] if quick else SEEDS
-    rates = LEARNING_RATES[1:2] if quick else LEARNING_RATES
+    return ExhaustivePlan(
+        data=data,
+        settings=settings,
+        losses=applicable_losses(dataset),
+        seeds=SEEDS[:2] if quick else SEEDS,
+        rates=LEARNING_RATES[1:2] if quick else LEARNING_RATES,
+        y_test=y_test,
+    )
+
+
+def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
+    """Every loss x learning rate x seed; lr chosen on validation; test scores per seed."""
+    plan = exhaustive_plan(dataset, quick=quick)
     maximize = metric_direction(dataset.metric) == "maximize"
     table: dict[str, dict[str, Any]] = {}
     per_seed = []
-    for seed in seeds:
+    for seed in plan.seeds:
         started = time.monotonic()
-        members = [
-            MemberSpec(loss=loss, params={}, lr=lr, seed=seed) for loss in losses for lr in rates
-        ]
-        results = fit_short(members, data, settings=settings, data_seed=seed)
+        members = plan.members(seed)
+        results = fit_short(members, plan.data, settings=plan.settings, data_seed=seed)
         for member, result in zip(members, results, strict=True):
             test = math.nan
             if result.test_prediction is not None:
                 test = score_metric(
                     dataset.metric,
-                    y_test,
+                    plan.y_test,
                     result.test_prediction,
                     task=dataset.task,
                     n_classes=dataset.n_classes,
@@ -182,7 +208,7 @@ def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
         "best": best,
         "seconds": sum(per_seed[:TIMED_SEEDS]),
         "seconds_all_seeds": sum(per_seed),
-        "seeds": len(seeds),
+        "seeds": len(plan.seeds),
     }
 
 
