@@ -37,11 +37,13 @@ __all__ = [
     "Objective",
     "ObjectiveKind",
     "OutlierStats",
+    "OutputActivation",
     "Reason",
     "Recommendation",
     "RuleFiring",
     "SearchResult",
     "Shortlist",
+    "TargetCoding",
     "TargetStats",
     "Task",
     "TaskHypothesis",
@@ -174,6 +176,35 @@ class ImbalanceLevel(enum.StrEnum):
     EXTREME = "extreme"
 
 
+class OutputActivation(enum.StrEnum):
+    """What to apply to the network's RAW output at prediction time, per loss head.
+
+    Every loss trains on the raw output of a linear last layer (logits, scores, log-means):
+    PyTorch's cross-entropy and BCE-with-logits apply the softmax/sigmoid themselves, and
+    applying one in the network too would squash twice. This says what turns that raw output
+    into a prediction afterwards (``Advice.decode_output`` does it, then undoes the target's
+    scaling and maps codes back to labels).
+
+    - ``identity``: a point in the encoded target's units (standardised; for msle, standardised
+      log1p), i.e. a plain regression output.
+    - ``exp``: the output is the log of the mean (log link: poisson, gamma, tweedie).
+    - ``mean_and_log_variance``: two outputs, the mean and the log of the variance
+      (gaussian_nll).
+    - ``sign``: a raw margin score whose sign is the class (hinge losses, ±1 targets).
+    - ``sigmoid``: one logit per output, independent (binary, each label of multilabel).
+    - ``softmax``: C class logits.
+    - ``cumulative_sigmoid``: C-1 logits of P(y > k) (ordinal CORAL).
+    """
+
+    IDENTITY = "identity"
+    EXP = "exp"
+    MEAN_AND_LOG_VARIANCE = "mean_and_log_variance"
+    SIGN = "sign"
+    SIGMOID = "sigmoid"
+    SOFTMAX = "softmax"
+    CUMULATIVE_SIGMOID = "cumulative_sigmoid"
+
+
 class FeatureKind(enum.StrEnum):
     NUMERIC = "numeric"
     BOOLEAN = "boolean"
@@ -213,6 +244,20 @@ def _frozen_mapping(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
 
+def _thawed(value: Any) -> Any:
+    """``value`` with every frozen mapping (``MappingProxyType``, not picklable) a plain dict."""
+    if isinstance(value, MappingProxyType | dict):
+        return {key: _thawed(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_thawed(item) for item in value)
+    return value
+
+
+def _rebuild(cls: type, values: dict[str, Any]) -> Any:
+    """Unpickle a record: the constructor freezes the mappings again."""
+    return cls(**values)
+
+
 class _Record:
     """Mixin: ``to_dict`` for frozen dataclasses; mapping fields are frozen at construction."""
 
@@ -225,6 +270,15 @@ class _Record:
                 object.__setattr__(self, field.name, _frozen_mapping(value))
             elif isinstance(value, list):
                 object.__setattr__(self, field.name, tuple(value))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickle (joblib, scikit-learn's clone of fitted state, multiprocessing) cannot copy a
+        # MappingProxyType: hand over plain dicts and let the constructor freeze them again
+        values = {
+            field.name: _thawed(getattr(self, field.name))
+            for field in dataclasses.fields(self)  # type: ignore[arg-type]
+        }
+        return (_rebuild, (type(self), values))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -500,14 +554,104 @@ class InputInfo(_Record):
 
 
 @_record
+class TargetCoding(_Record):
+    """How the recommended loss sees the target: the few numbers training and prediction need.
+
+    Measured on the rows ``recommend`` profiled, so that an ``Advice`` can build its loss,
+    encode a target and decode outputs without the data: the loss context (class or label
+    counts, rows, and the robust scale Huber's delta is divided by), the fitted target
+    encoding (``center``, ``scale``), and the original class labels in code order (None for
+    regression; label or class names for targets spread over several columns). ``head`` and
+    ``kind`` are the loss catalog's ``HeadKind`` and ``TargetKind`` ids.
+    """
+
+    loss: LossId
+    head: str
+    kind: str
+    n_outputs: int = 1
+    class_counts: tuple[int, ...] | None = None
+    n_rows: int = 0
+    context_scale: float = 1.0
+    center: float = 0.0
+    scale: float = 1.0
+    labels: tuple[Any, ...] | None = None
+
+
+@_record
 class Advice(_Record):
-    """The whole answer of ``recommend``: what the JSON output of the CLI serialises."""
+    """The whole answer of ``recommend``: what the JSON output of the CLI serialises.
+
+    Besides the record data, it carries what training with the advice needs: ``build_loss()``,
+    ``output_activation``, ``encode_target(y)``, ``decode_output(output)`` and ``explain()``.
+    These use ``coding`` (measured by ``recommend``) and delegate to ``advisor._advice``, with
+    imports inside the methods because this module imports no other advisor module.
+
+    Example:
+        >>> import numpy as np, pandas as pd, torch, advisor
+        >>> rng = np.random.default_rng(0)
+        >>> frame = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+        >>> y = np.where(frame["a"] + 0.3 * rng.normal(size=200) > 0, "spam", "ham")
+        >>> advice = advisor.recommend(frame.assign(label=y), target="label", search=False)
+        >>> advice.recommendation.loss.value, advice.output_activation.value
+        ('bce', 'sigmoid')
+        >>> y[:4].tolist(), advice.coding.labels
+        (['ham', 'ham', 'spam', 'ham'], ('ham', 'spam'))
+        >>> target = advice.encode_target(y[:4])
+        >>> target
+        tensor([0., 0., 1., 0.])
+        >>> loss = advice.build_loss()(torch.zeros(4, 1), target)
+        >>> round(float(loss), 4)
+        0.6931
+        >>> advice.decode_output(torch.tensor([[3.0], [-2.0]])).tolist()
+        ['spam', 'ham']
+    """
 
     input: InputInfo
     profile: DataProfile
     shortlist: Shortlist
     search: SearchResult | None
     recommendation: Recommendation
+    coding: TargetCoding | None = None
+
+    def build_loss(self) -> Any:
+        """The recommended loss as a ready ``torch.nn.Module``, data-derived numbers filled in.
+
+        Its ``forward(output, target)`` takes the network's RAW output (logits, scores; see
+        ``output_activation``) and ``encode_target(y)``, and returns the mean loss.
+        """
+        from advisor._advice import build_advised_loss  # records.py imports no advisor module
+
+        return build_advised_loss(self)
+
+    @property
+    def output_activation(self) -> OutputActivation:
+        """What turns the network's raw output into a prediction (the loss takes it raw)."""
+        from advisor._advice import output_activation  # records.py imports no advisor module
+
+        return output_activation(self)
+
+    def encode_target(self, y: Any) -> Any:
+        """The ``torch.Tensor`` the loss expects for ``y`` (labels or values as given)."""
+        from advisor._advice import encode_target  # records.py imports no advisor module
+
+        return encode_target(self, y)
+
+    def decode_output(self, output: Any) -> Any:
+        """Raw network outputs -> predictions: the target's units or its original labels.
+
+        Returns a numpy array: values for regression, class labels for binary, multiclass
+        and ordinal (the level), a 0/1 matrix for multilabel and one-hot targets, class
+        probabilities for probability targets.
+        """
+        from advisor._advice import decode_output  # records.py imports no advisor module
+
+        return decode_output(self, output)
+
+    def explain(self) -> str:
+        """The rationale as readable text for a report: reasons, evidence, search, confidence."""
+        from advisor._advice import explain  # records.py imports no advisor module
+
+        return explain(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
