@@ -6,31 +6,29 @@ Each stage stays callable alone (``advisor.profile``, ``advisor.shortlist``,
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
 
 import pandas as pd
 
+from advisor._advice import target_coding
 from advisor.errors import UsageError
 from advisor.losses import build_context, pytorch_snippet, resolve_params
-from advisor.profiling import profile_frame, read_table, split_xy
+from advisor.profiling import split_xy
 from advisor.records import (
     Advice,
     Candidate,
     DataProfile,
     InputInfo,
-    LabelEncoding,
     MetricId,
     Recommendation,
     SearchResult,
     Shortlist,
     Task,
 )
-from advisor.search import SearchProgress, confirm
+from advisor.search import SearchProgress, confirm, prepare, profile_for_metric
 from advisor.search._decide import Decision
-from advisor.selection import load_rules, shortlist
 from advisor.training import metric_applies
 from advisor.training._model import ModelFactory
 
@@ -47,50 +45,6 @@ def _rounded(params: dict) -> dict:
         for k, v in params.items()
         if k != "lr"
     }
-
-
-# metrics that score the distance between class indices: they presume the classes are ordered
-ORDINAL_METRICS = (MetricId.MAE_INDEX, MetricId.QWK)
-# levels that carry their own order (string names are only sorted alphabetically)
-NUMBERED_LEVELS = (LabelEncoding.INTEGER_INDEX, LabelEncoding.FLOAT_CODED_INTEGER)
-
-
-def profile_for_metric(
-    frame: pd.DataFrame,
-    *,
-    target: str | Sequence[str] | None,
-    task: Task | str | None,
-    metric: MetricId | str | None,
-    path: str | None = None,
-) -> DataProfile:
-    """Profile the table; an ordinal metric settles an ordered-or-not reading the data left open.
-
-    Integer levels 1..3 may be categories or an ordered scale, and the profiler keeps ordinal
-    as an alternative when it reads them as classes. Judging by ``mae_index`` or ``qwk``
-    (distances between class indices) says the classes are ordered, so the task becomes
-    ordinal. Nothing changes when ``--task`` was given, or ordinal was not an alternative for
-    numbered levels (names like "red", "blue" carry no order of their own).
-    """
-    profile = profile_frame(frame, target=target, task=task, path_hint=path)
-    if task is not None or metric is None or str(metric) not in ORDINAL_METRICS:
-        return profile
-    ordinal = next(
-        (
-            a
-            for a in profile.alternatives
-            if a.task is Task.ORDINAL and a.label_encoding in NUMBERED_LEVELS
-        ),
-        None,
-    )
-    if profile.task is Task.ORDINAL or ordinal is None:
-        return profile
-    imposed = profile_frame(frame, target=target, task=Task.ORDINAL, path_hint=path)
-    return dataclasses.replace(
-        imposed,
-        target_detection=f"{profile.target_detection}; task ordinal because --metric {metric} "
-        f"scores ordered classes ({ordinal.evidence})",
-        alternatives=(),
-    )
 
 
 def _prior_confidence(candidates: Sequence[Candidate]) -> float:
@@ -182,9 +136,18 @@ def recommend(
     """
     started = time.monotonic() if started_at is None else started_at
     path = None if isinstance(source, pd.DataFrame) else os.fspath(source)
-    frame = read_table(source, sample=sample, seed=seed)
-    profile = profile_for_metric(frame, target=target, task=task, metric=metric, path=path)
-    listed = shortlist(profile, objective=objective, rules=load_rules(rules), metric=metric)
+    # the same steps a worker replays from the study (search.prepare): they cannot drift
+    prepared = prepare(
+        source,
+        target=target,
+        task=task,
+        objective=objective,
+        metric=metric,
+        rules=rules,
+        sample=sample,
+        seed=seed,
+    )
+    frame, profile, listed = prepared.frame, prepared.profile, prepared.listed
     if not metric_applies(listed.metric, profile.task):
         raise UsageError(
             f"metric {listed.metric.value!r} does not apply to task {profile.task.value!r}; "
@@ -207,9 +170,9 @@ def recommend(
             device=device,
             factory=factory,
             progress=progress,
-            source=path,
-            rule_files=[str(r) for r in rules],
+            job=prepared.job,
         )
+    recommendation = recommendation_from(frame, profile, listed, result, decision)
     return Advice(
         input=InputInfo(
             path=path, target=profile.target, rows=int(len(frame)), columns=int(frame.shape[1])
@@ -217,5 +180,6 @@ def recommend(
         profile=profile,
         shortlist=listed,
         search=result,
-        recommendation=recommendation_from(frame, profile, listed, result, decision),
+        recommendation=recommendation,
+        coding=target_coding(frame, profile, recommendation.loss),
     )

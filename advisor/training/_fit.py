@@ -32,7 +32,7 @@ from advisor.losses import (
 )
 from advisor.records import LossId, MetricId, Task
 from advisor.training._metrics import metric_direction
-from advisor.training._model import ModelFactory, StackedModel
+from advisor.training._model import ModelFactory, StackedModel, _seeded, default_mlp
 from advisor.training._optim import StackedAdamW
 from advisor.training._scorer import ValidationScorer
 
@@ -87,6 +87,9 @@ class FitSettings:
     # ms per step with 1 vs 2 threads: 1 x 256 rows 0.88 vs 0.93; 1 x 512 rows 1.19-1.40 vs
     # 1.10-1.34 (three runs); 8 x 64 rows 2.50 vs 2.13.
     cpu_threads: int | None = None
+    # return each member's network at its best validation step in ``MemberResult.model``
+    # (estimators that predict later need it; the search does not, so it pays nothing)
+    keep_model: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,6 +102,9 @@ class MemberResult:
     history: tuple[tuple[int, float], ...]
     test_prediction: np.ndarray | None = None
     cut: bool = False  # the deadline ended it while it was still improving: a partial score
+    # with ``FitSettings.keep_model``: the member's network at its best step (its first
+    # evaluated one if no score was finite), as wide as the widest member, its head first
+    model: torch.nn.Module | None = None
 
 
 class _Member:
@@ -116,6 +122,7 @@ class _Member:
         self.test_prediction: np.ndarray | None = None
         self.history: list[tuple[int, float]] = []
         self.since_best = 0
+        self.checkpoint: dict[str, torch.Tensor] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -420,6 +427,12 @@ def _fit(
                     split.scorer,
                     at_step,
                 )
+                if settings.keep_model and (state.best_step == at_step or state.checkpoint is None):
+                    state.checkpoint = checkpoint(position)
+
+    def checkpoint(position: int) -> dict[str, torch.Tensor]:
+        buffers = {name: value[position].clone() for name, value in model.buffers.items()}
+        return {**model.member_state(position), **buffers}
 
     def judge(state, index, output, test_output, scorer, at_step) -> None:
         prediction = state.transform.predict(output.cpu())
@@ -508,6 +521,26 @@ def _fit(
             prediction=state.prediction,
             history=tuple(state.history),
             test_prediction=state.test_prediction,
+            model=None
+            if state.checkpoint is None
+            else _network(
+                state.checkpoint, factory, n_inputs=n_inputs, width=width, seed=spec.seed
+            ),
         )
-        for state in states
+        for state, (_, spec) in zip(states, members, strict=True)
     ]
+
+
+def _network(
+    checkpoint: dict[str, torch.Tensor],
+    factory: ModelFactory | None,
+    *,
+    n_inputs: int,
+    width: int,
+    seed: int,
+) -> torch.nn.Module:
+    """One member's network, alone, with the weights of its checkpoint (in eval mode)."""
+    network = _seeded(factory or default_mlp, seed, n_inputs, width)
+    names = network.state_dict().keys()
+    network.load_state_dict({name: checkpoint[name] for name in names})
+    return network.eval()
