@@ -27,9 +27,8 @@ import argparse
 import importlib.util
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -46,8 +45,7 @@ CLASS_TASKS = ("binary", "multiclass", "ordinal", "multilabel")
 BALANCED_BELOW = 3.0  # the rules' metric-imbalanced threshold (rules/selection.yaml)
 
 
-@dataclass(frozen=True)
-class Contamination:
+class Contamination(NamedTuple):
     """What a contaminated variant does to its train labels."""
 
     kind: str  # additive_gross_errors | multiplicative_gross_errors | flipped_labels
@@ -331,19 +329,26 @@ def build_corpus(
             frame, loader.entry(name), out, contamination=CONTAMINATIONS.get(name)
         )
         print(f"built {name}", file=sys.stderr, flush=True)
+    write_manifest(out, entries, origin=f"{calibration}/datasets.json")
+    return entries
+
+
+def write_manifest(out: Path, entries: list[dict[str, Any]], *, origin: str) -> Path:
+    """``out/manifest.json``, in the shape of ``../shared/datasets/manifest.json``."""
     manifest = {
         "schema_version": 1,
         "description": (
-            "Calibration corpus built by benchmarks/calibration/build_corpus.py from "
-            f"{calibration}/datasets.json: train.csv/test.csv per table, split as "
-            "../shared/datasets (test_size=0.25, random_state=0, stratified for class "
-            f"targets; subsampled to {MAX_ROWS} rows above that, stratified, seed 0). "
-            "Corruptions apply to train.csv only."
+            f"Calibration corpus built by benchmarks/calibration/build_corpus.py from {origin}: "
+            "train.csv/test.csv per table, split as ../shared/datasets (test_size=0.25, "
+            "random_state=0, stratified for class targets; subsampled to "
+            f"{MAX_ROWS} rows above that, stratified, seed 0). Corruptions apply to train.csv "
+            "only; test.csv is clean."
         ),
         "datasets": entries,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    return entries
+    path = out / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=1))
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

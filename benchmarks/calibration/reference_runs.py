@@ -67,13 +67,18 @@ def task_metrics(task) -> list[MetricId]:
     return [m for m in MetricId if metric_applies(m, task)]
 
 
+def _score(metric, y, prediction, *, task, n_classes) -> float | None:
+    """One metric; None where it is undefined (e.g. Poisson deviance of negative labels)."""
+    try:
+        return _round(score_metric(metric, y, prediction, task=task, n_classes=n_classes))
+    except ValueError:
+        return None
+
+
 def _scores(metrics, y, prediction, *, task, n_classes) -> dict[str, float | None]:
     if prediction is None:
         return {m.value: None for m in metrics}
-    return {
-        m.value: _round(score_metric(m, y, prediction, task=task, n_classes=n_classes))
-        for m in metrics
-    }
+    return {m.value: _score(m, y, prediction, task=task, n_classes=n_classes) for m in metrics}
 
 
 def _fit(plan, *, batch_seeds: bool):
