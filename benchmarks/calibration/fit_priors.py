@@ -1,0 +1,431 @@
+"""Fit the rules' loss weights on the calibration corpus, judged out of fold.
+
+The rule prior (the shortlist's order) decides most answers: a tie in the confirmation goes to
+it, and ``--no-search`` is nothing else. This script fits the weights that the rules give
+losses (``include`` / ``raise`` / ``lower`` entries) so that the prior's first choice has the
+least regret and the shortlist holds the best loss, on the reference runs of
+``reference_runs.py`` (every applicable loss trained the exhaustive way on each table). Nothing
+is trained here: the rules are matched against each table's stored profile fields.
+
+- The shortlist is simulated exactly as ``advisor.selection.shortlist`` builds it (included
+  minus excluded, ranked by score then simplicity then id, at most ``max_candidates`` with a
+  positive score); ``--check`` asserts the simulation equals the real function on every table.
+- Weights move on a grid by coordinate descent, penalised towards the hand weights, so that a
+  weight changes only where the corpus pays for it. Include rules may also gain a loss the
+  task allows (a new entry), at a higher penalty.
+- Evidence is judged out of fold: grouped k-fold over tables (a table and its contaminated
+  variant share a fold), never on the tables a weight was fitted on.
+- ``--write`` fits on every table and writes ``rules/calibration.yaml``: the fitted weights,
+  each rule with its provenance (tables where it fired, how often its favourite loss was
+  within 1% of the best, the median gain of that loss over the task default).
+
+Run: ``.venv/bin/python benchmarks/calibration/fit_priors.py [--write]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_REFERENCE = ROOT / "benchmarks" / "calibration" / "reference"
+CALIBRATION_FILE = ROOT / "rules" / "calibration.yaml"
+
+GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)
+NEAR = 0.01  # "within 1% of the best" for shortlist recall
+REGRET_CAP = 0.25  # one table cannot outweigh the corpus
+PENALTY = 0.0015  # per unit of weight moved from the hand value (mean regret units)
+NEW_ENTRY_PENALTY = 0.004  # a loss a rule did not name before costs more to add
+MISS_WEIGHT = 0.02  # a shortlist without a near-best loss, in regret units
+DEFAULTS = {
+    "regression": "mse",
+    "regression_count": "mse",
+    "regression_positive": "mse",
+    "binary": "bce",
+    "multiclass": "ce",
+    "ordinal": "ce",
+    "multilabel": "multilabel_bce",
+}
+
+
+def regret(score: float, best: float, maximize: bool) -> float:
+    """Relative regret against the best loss: 0 is as good, 0.05 is 5% worse."""
+    gap = (best - score) if maximize else (score - best)
+    return max(0.0, gap) / max(abs(best), 1e-12)
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """One corpus table's evidence: its profile fields and each loss's regret on test."""
+
+    name: str
+    task: str
+    metric: str
+    fields: dict[str, Any]
+    regrets: dict[str, float]  # loss id -> regret of its test mean (lr chosen on validation)
+    group: str  # a table and its contaminated variant share a group
+    listed: tuple[str, ...]  # the shortlist the real rule engine gave (for --check)
+
+
+def load_tables(folder: Path) -> list[Table]:
+    from advisor.training import metric_direction
+
+    tables = []
+    for path in sorted(folder.glob("*.json")):
+        if path.name.startswith("_"):
+            continue
+        record = json.loads(path.read_text())
+        maximize = str(metric_direction(record["primary_metric"])) == "maximize"
+        means = {
+            loss: entry["test_mean"]
+            for loss, entry in record["summary"]["losses"].items()
+            if entry.get("test_mean") is not None and math.isfinite(entry["test_mean"])
+        }
+        if len(means) < 2:
+            continue
+        best = max(means.values()) if maximize else min(means.values())
+        name = record["name"]
+        tables.append(
+            Table(
+                name=name,
+                task=record["task"],
+                metric=record["primary_metric"],
+                fields=record["fields"],
+                regrets={loss: regret(v, best, maximize) for loss, v in means.items()},
+                group=name.removesuffix("_contaminated"),
+                listed=tuple(c["loss"] for c in record["shortlist"]["candidates"]),
+            )
+        )
+    return tables
+
+
+# --------------------------------------------------------------------------- the rule space
+
+
+@dataclasses.dataclass
+class Space:
+    """The rules as arrays: which rules fire on which table, and the weight entries."""
+
+    rules: tuple[Any, ...]
+    losses: list[str]  # column order of the weight matrix
+    fired: np.ndarray  # (tables, rules) bool
+    sign: np.ndarray  # (rules,) +1 include/raise, -1 lower, 0 other
+    includes: np.ndarray  # (rules,) bool
+    excludes: np.ndarray  # (rules, losses) bool
+    applicable: np.ndarray  # (tables, losses) bool
+    available: np.ndarray  # (tables, losses) bool: a reference result exists
+    hand: np.ndarray  # (rules, losses) hand weights
+    free: list[tuple[int, int]]  # entries the fit may move (rule, loss)
+    new: set[tuple[int, int]]  # entries the hand rules do not name
+    simplicity: np.ndarray  # (losses,)
+    most: np.ndarray  # (tables,) max candidates
+    least: np.ndarray  # (tables,) min candidates
+    regrets: np.ndarray  # (tables, losses), capped; inf where unavailable
+
+
+def build_space(tables: Sequence[Table], *, allow_new: bool = True) -> Space:
+    from advisor.losses import load_catalog
+    from advisor.selection import load_rules, match_rules
+    from advisor.selection._matcher import (
+        DEFAULT_MAX_CANDIDATES,
+        DEFAULT_MIN_CANDIDATES,
+        MAX_SHORTLIST,
+        MIN_SHORTLIST,
+    )
+    from advisor.selection._schema import Effect
+
+    catalog = load_catalog()
+    rules = load_rules()
+    losses = sorted(str(loss) for loss in catalog)
+    column = {loss: i for i, loss in enumerate(losses)}
+    n_t, n_r, n_l = len(tables), len(rules), len(losses)
+    fired = np.zeros((n_t, n_r), bool)
+    most = np.full(n_t, DEFAULT_MAX_CANDIDATES)
+    least = np.full(n_t, DEFAULT_MIN_CANDIDATES)
+    for t, table in enumerate(tables):
+        settings: dict[str, int] = {}
+        for r, (rule, hit, _) in enumerate(match_rules(rules, table.fields)):
+            fired[t, r] = hit
+            if hit and rule.effect is Effect.CONFIGURE:
+                settings.update(rule.settings)
+        most[t] = max(MIN_SHORTLIST, min(MAX_SHORTLIST, settings.get("max_candidates", 5)))
+        least[t] = max(MIN_SHORTLIST, min(most[t], settings.get("min_candidates", 2)))
+    sign = np.array(
+        [
+            1
+            if r.effect in (Effect.INCLUDE, Effect.RAISE)
+            else -1
+            if r.effect is Effect.LOWER
+            else 0
+            for r in rules
+        ]
+    )
+    includes = np.array([r.effect is Effect.INCLUDE for r in rules])
+    excludes = np.zeros((n_r, n_l), bool)
+    hand = np.zeros((n_r, n_l))
+    for r, rule in enumerate(rules):
+        for loss, weight in rule.losses.items():
+            if rule.effect is Effect.EXCLUDE:
+                excludes[r, column[str(loss)]] = True
+            elif sign[r]:
+                hand[r, column[str(loss)]] = weight
+    applicable = np.array(
+        [
+            [table.task in {str(t) for t in catalog[loss].tasks} for loss in losses]
+            for table in tables
+        ]
+    )
+    regrets = np.full((n_t, n_l), np.inf)
+    for t, table in enumerate(tables):
+        for loss, value in table.regrets.items():
+            if loss in column:
+                regrets[t, column[loss]] = min(value, REGRET_CAP)
+    available = np.isfinite(regrets)
+    free = [(r, l) for r in range(n_r) for l in range(n_l) if sign[r] and hand[r, l] > 0]
+    new: set[tuple[int, int]] = set()
+    if allow_new:
+        for r in np.flatnonzero(includes):
+            tasks_fired = applicable[fired[:, r]].any(axis=0)
+            for l in np.flatnonzero(tasks_fired):
+                if hand[r, l] == 0:
+                    free.append((int(r), int(l)))
+                    new.add((int(r), int(l)))
+    simplicity = np.array([catalog[loss].simplicity for loss in losses])
+    return Space(
+        rules=rules,
+        losses=losses,
+        fired=fired,
+        sign=sign,
+        includes=includes,
+        excludes=excludes,
+        applicable=applicable,
+        available=available,
+        hand=hand,
+        free=free,
+        new=new,
+        simplicity=simplicity,
+        most=most,
+        least=least,
+        regrets=regrets,
+    )
+
+
+def shortlists(space: Space, weights: np.ndarray, rows: np.ndarray) -> list[list[int]]:
+    """The shortlist (column indices, ranked) of each table in ``rows`` under ``weights``."""
+    fired = space.fired[rows]
+    scores = fired @ (space.sign[:, None] * weights)
+    included = (fired[:, space.includes] @ (weights[space.includes] > 0)) > 0
+    excluded = (fired @ space.excludes) > 0
+    candidates = included & ~excluded & space.applicable[rows]
+    out = []
+    for i, t in enumerate(rows):
+        idx = np.flatnonzero(candidates[i])
+        order = sorted(idx, key=lambda l: (-scores[i, l], space.simplicity[l], space.losses[l]))
+        kept = [l for l in order[: space.most[t]] if scores[i, l] > 0]
+        out.append(kept if len(kept) >= space.least[t] else order[: space.least[t]])
+    return out
+
+
+def outcome(space: Space, weights: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per table: the regret of the prior's first choice, and whether a near-best is listed."""
+    top, listed = [], []
+    for t, kept in zip(rows, shortlists(space, weights, rows), strict=True):
+        scored = [l for l in kept if space.available[t, l]]
+        top.append(space.regrets[t, scored[0]] if scored else REGRET_CAP)
+        listed.append(any(space.regrets[t, l] <= NEAR for l in scored))
+    return np.array(top), np.array(listed)
+
+
+def objective(space: Space, weights: np.ndarray, rows: np.ndarray) -> float:
+    top, listed = outcome(space, weights, rows)
+    moved = np.abs(weights - space.hand)
+    penalty = PENALTY * moved.sum() + sum(
+        NEW_ENTRY_PENALTY for (r, l) in space.new if weights[r, l] > 0
+    )
+    return float(top.mean() + MISS_WEIGHT * (1 - listed.mean()) + penalty)
+
+
+def fit(space: Space, rows: np.ndarray, *, sweeps: int = 3) -> np.ndarray:
+    """Coordinate descent over the grid from the hand weights; only the rows' tables count."""
+    weights = space.hand.copy()
+    # entries whose rule never fires on these tables cannot be judged: they keep hand values
+    active = [(r, l) for r, l in space.free if space.fired[rows, r].any()]
+    best = objective(space, weights, rows)
+    for _ in range(sweeps):
+        improved = False
+        for r, l in active:
+            start = weights[r, l]
+            for value in GRID:
+                if value == start:
+                    continue
+                weights[r, l] = value
+                score = objective(space, weights, rows)
+                if score < best - 1e-12:
+                    best, start, improved = score, value, True
+            weights[r, l] = start
+        if not improved:
+            break
+    return weights
+
+
+def folds(tables: Sequence[Table], k: int) -> list[np.ndarray]:
+    """Grouped k-fold: a table and its contaminated variant are never split apart."""
+    groups = sorted({t.group for t in tables})
+    order = np.random.default_rng(0).permutation(len(groups))
+    fold_of = {groups[g]: i % k for i, g in enumerate(order)}
+    return [
+        np.array([t for t, tb in enumerate(tables) if fold_of[tb.group] == f]) for f in range(k)
+    ]
+
+
+def out_of_fold(space: Space, tables: Sequence[Table], k: int) -> dict[str, np.ndarray]:
+    n = len(tables)
+    top = np.zeros(n)
+    listed = np.zeros(n, bool)
+    for held in folds(tables, k):
+        train = np.setdiff1d(np.arange(n), held)
+        weights = fit(space, train)
+        top[held], listed[held] = outcome(space, weights, held)
+    return {"top": top, "listed": listed}
+
+
+def default_regret(space: Space, tables: Sequence[Table]) -> np.ndarray:
+    out = []
+    for t, table in enumerate(tables):
+        loss = DEFAULTS[table.task]
+        value = table.regrets.get(loss)
+        out.append(REGRET_CAP if value is None else min(value, REGRET_CAP))
+    return np.array(out)
+
+
+def summarise(label: str, top: np.ndarray, listed: np.ndarray, default: np.ndarray) -> str:
+    better = int(np.sum(top < default - 1e-9))
+    worse = int(np.sum(top > default + 1e-9))
+    return (
+        f"| {label} | {np.median(top):.2%} | {np.mean(top):.2%} | {np.max(top):.2%} | "
+        f"{listed.mean():.0%} | {better}/{len(top) - better - worse}/{worse} |"
+    )
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def provenance(space: Space, tables: Sequence[Table], weights: np.ndarray) -> dict[str, Any]:
+    """Per rule that weighs losses: where it fired, and how its favourite loss fared there."""
+    out: dict[str, Any] = {}
+    for r, rule in enumerate(space.rules):
+        if not space.sign[r] or not space.fired[:, r].any():
+            continue
+        entries = {space.losses[l]: float(weights[r, l]) for l in np.flatnonzero(weights[r] > 0)}
+        if not entries:
+            continue
+        favourite = max(entries, key=lambda loss: (entries[loss], loss))
+        if space.sign[r] < 0:
+            favourite = None
+        rows = np.flatnonzero(space.fired[:, r])
+        right, gains = [], []
+        for t in rows:
+            table = tables[t]
+            if favourite is None or favourite not in table.regrets:
+                continue
+            right.append(table.regrets[favourite] <= NEAR)
+            default = table.regrets.get(DEFAULTS[table.task])
+            if default is not None:
+                gains.append(default - table.regrets[favourite])
+        out[rule.id] = {
+            "losses": {k: round(v, 2) for k, v in entries.items()},
+            "hand": {
+                space.losses[l]: float(space.hand[r, l]) for l in np.flatnonzero(space.hand[r] > 0)
+            },
+            "provenance": {
+                "tables": int(len(rows)),
+                "favourite": favourite,
+                "right": round(float(np.mean(right)), 3) if right else None,
+                "median_gain": round(float(statistics.median(gains)), 4) if gains else None,
+            },
+        }
+    return out
+
+
+def write_calibration(path: Path, fitted: dict[str, Any], *, n_tables: int, commit: str) -> None:
+    import yaml
+
+    header = (
+        "# Generated by benchmarks/calibration/fit_priors.py --write from the reference runs in\n"
+        "# benchmarks/calibration/reference/ (do not edit by hand: re-run the script).\n"
+        "# Each rule's fitted loss weights replace the hand weights of rules/selection.yaml;\n"
+        "# provenance: corpus tables where the rule fired, the share where its favourite loss was\n"
+        "# within 1% of the best on test, and that loss's median regret gain over the task default.\n"
+    )
+    document = {"version": 1, "tables": n_tables, "commit": commit, "rules": fitted}
+    path.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--write", action="store_true", help="fit on all tables, write the file")
+    parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
+    parser.add_argument(
+        "--check", action="store_true", help="only compare the simulation with the rule engine"
+    )
+    args = parser.parse_args(argv)
+
+    tables = load_tables(args.reference)
+    if len(tables) < args.folds:
+        print(f"fit_priors: {len(tables)} tables; need at least {args.folds}", file=sys.stderr)
+        return 2
+    space = build_space(tables)
+    rows = np.arange(len(tables))
+    simulated = shortlists(space, space.hand, rows)
+    differ = [
+        (table.name, table.listed, tuple(space.losses[l] for l in kept))
+        for table, kept in zip(tables, simulated, strict=True)
+        if tuple(space.losses[l] for l in kept) != table.listed
+    ]
+    for name, real, sim in differ:
+        print(f"simulation differs on {name}: engine {real}, simulated {sim}", file=sys.stderr)
+    if args.check:
+        print(f"{len(tables) - len(differ)}/{len(tables)} shortlists simulated exactly")
+        return 1 if differ else 0
+    default = default_regret(space, tables)
+    before_top, before_listed = outcome(space, space.hand, rows)
+    oof = out_of_fold(space, tables, args.folds)
+    print(
+        f"{len(tables)} tables, {len(space.free)} weights ({len(space.new)} new entries), "
+        f"{args.folds}-fold grouped out of fold"
+    )
+    print(
+        "| rules only | median regret | mean | worst | shortlist recall (1%) | vs default W/T/L |"
+    )
+    print("|---|---|---|---|---|---|")
+    print(summarise("hand weights", before_top, before_listed, default))
+    print(summarise("fitted, out of fold", oof["top"], oof["listed"], default))
+    if args.write:
+        weights = fit(space, rows)
+        top, listed = outcome(space, weights, rows)
+        print(summarise("fitted, in sample", top, listed, default))
+        import subprocess
+
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
+        write_calibration(
+            args.out, provenance(space, tables, weights), n_tables=len(tables), commit=commit
+        )
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
