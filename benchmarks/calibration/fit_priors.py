@@ -190,15 +190,15 @@ def build_space(tables: Sequence[Table], *, allow_new: bool = True) -> Space:
             if loss in column:
                 regrets[t, column[loss]] = min(value, REGRET_CAP)
     available = np.isfinite(regrets)
-    free = [(r, l) for r in range(n_r) for l in range(n_l) if sign[r] and hand[r, l] > 0]
+    free = [(r, c) for r in range(n_r) for c in range(n_l) if sign[r] and hand[r, c] > 0]
     new: set[tuple[int, int]] = set()
     if allow_new:
         for r in np.flatnonzero(includes):
             tasks_fired = applicable[fired[:, r]].any(axis=0)
-            for l in np.flatnonzero(tasks_fired):
-                if hand[r, l] == 0:
-                    free.append((int(r), int(l)))
-                    new.add((int(r), int(l)))
+            for c in np.flatnonzero(tasks_fired):
+                if hand[r, c] == 0:
+                    free.append((int(r), int(c)))
+                    new.add((int(r), int(c)))
     simplicity = np.array([catalog[loss].simplicity for loss in losses])
     return Space(
         rules=rules,
@@ -229,8 +229,8 @@ def shortlists(space: Space, weights: np.ndarray, rows: np.ndarray) -> list[list
     out = []
     for i, t in enumerate(rows):
         idx = np.flatnonzero(candidates[i])
-        order = sorted(idx, key=lambda l: (-scores[i, l], space.simplicity[l], space.losses[l]))
-        kept = [l for l in order[: space.most[t]] if scores[i, l] > 0]
+        order = sorted(idx, key=lambda c: (-scores[i, c], space.simplicity[c], space.losses[c]))
+        kept = [c for c in order[: space.most[t]] if scores[i, c] > 0]
         out.append(kept if len(kept) >= space.least[t] else order[: space.least[t]])
     return out
 
@@ -239,9 +239,9 @@ def outcome(space: Space, weights: np.ndarray, rows: np.ndarray) -> tuple[np.nda
     """Per table: the regret of the prior's first choice, and whether a near-best is listed."""
     top, listed = [], []
     for t, kept in zip(rows, shortlists(space, weights, rows), strict=True):
-        scored = [l for l in kept if space.available[t, l]]
+        scored = [c for c in kept if space.available[t, c]]
         top.append(space.regrets[t, scored[0]] if scored else REGRET_CAP)
-        listed.append(any(space.regrets[t, l] <= NEAR for l in scored))
+        listed.append(any(space.regrets[t, c] <= NEAR for c in scored))
     return np.array(top), np.array(listed)
 
 
@@ -249,7 +249,7 @@ def objective(space: Space, weights: np.ndarray, rows: np.ndarray) -> float:
     top, listed = outcome(space, weights, rows)
     moved = np.abs(weights - space.hand)
     penalty = PENALTY * moved.sum() + sum(
-        NEW_ENTRY_PENALTY for (r, l) in space.new if weights[r, l] > 0
+        NEW_ENTRY_PENALTY for (r, c) in space.new if weights[r, c] > 0
     )
     return float(top.mean() + MISS_WEIGHT * (1 - listed.mean()) + penalty)
 
@@ -258,20 +258,20 @@ def fit(space: Space, rows: np.ndarray, *, sweeps: int = 3) -> np.ndarray:
     """Coordinate descent over the grid from the hand weights; only the rows' tables count."""
     weights = space.hand.copy()
     # entries whose rule never fires on these tables cannot be judged: they keep hand values
-    active = [(r, l) for r, l in space.free if space.fired[rows, r].any()]
+    active = [(r, c) for r, c in space.free if space.fired[rows, r].any()]
     best = objective(space, weights, rows)
     for _ in range(sweeps):
         improved = False
-        for r, l in active:
-            start = weights[r, l]
+        for r, c in active:
+            start = weights[r, c]
             for value in GRID:
                 if value == start:
                     continue
-                weights[r, l] = value
+                weights[r, c] = value
                 score = objective(space, weights, rows)
                 if score < best - 1e-12:
                     best, start, improved = score, value, True
-            weights[r, l] = start
+            weights[r, c] = start
         if not improved:
             break
     return weights
@@ -300,7 +300,7 @@ def out_of_fold(space: Space, tables: Sequence[Table], k: int) -> dict[str, np.n
 
 def default_regret(space: Space, tables: Sequence[Table]) -> np.ndarray:
     out = []
-    for t, table in enumerate(tables):
+    for table in tables:
         loss = DEFAULTS[table.task]
         value = table.regrets.get(loss)
         out.append(REGRET_CAP if value is None else min(value, REGRET_CAP))
@@ -325,7 +325,7 @@ def provenance(space: Space, tables: Sequence[Table], weights: np.ndarray) -> di
     for r, rule in enumerate(space.rules):
         if not space.sign[r] or not space.fired[:, r].any():
             continue
-        entries = {space.losses[l]: float(weights[r, l]) for l in np.flatnonzero(weights[r] > 0)}
+        entries = {space.losses[c]: float(weights[r, c]) for c in np.flatnonzero(weights[r] > 0)}
         if not entries:
             continue
         favourite = max(entries, key=lambda loss: (entries[loss], loss))
@@ -344,7 +344,7 @@ def provenance(space: Space, tables: Sequence[Table], weights: np.ndarray) -> di
         out[rule.id] = {
             "losses": {k: round(v, 2) for k, v in entries.items()},
             "hand": {
-                space.losses[l]: float(space.hand[r, l]) for l in np.flatnonzero(space.hand[r] > 0)
+                space.losses[c]: float(space.hand[r, c]) for c in np.flatnonzero(space.hand[r] > 0)
             },
             "provenance": {
                 "tables": int(len(rows)),
@@ -363,8 +363,8 @@ def write_calibration(path: Path, fitted: dict[str, Any], *, n_tables: int, comm
         "# Generated by benchmarks/calibration/fit_priors.py --write from the reference runs in\n"
         "# benchmarks/calibration/reference/ (do not edit by hand: re-run the script).\n"
         "# Each rule's fitted loss weights replace the hand weights of rules/selection.yaml;\n"
-        "# provenance: corpus tables where the rule fired, the share where its favourite loss was\n"
-        "# within 1% of the best on test, and that loss's median regret gain over the task default.\n"
+        "# provenance: corpus tables where the rule fired, the share where its favourite loss\n"
+        "# was within 1% of the best on test, and its median regret gain over the task default.\n"
     )
     document = {"version": 1, "tables": n_tables, "commit": commit, "rules": fitted}
     path.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
@@ -389,9 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = np.arange(len(tables))
     simulated = shortlists(space, space.hand, rows)
     differ = [
-        (table.name, table.listed, tuple(space.losses[l] for l in kept))
+        (table.name, table.listed, tuple(space.losses[c] for c in kept))
         for table, kept in zip(tables, simulated, strict=True)
-        if tuple(space.losses[l] for l in kept) != table.listed
+        if tuple(space.losses[c] for c in kept) != table.listed
     ]
     for name, real, sim in differ:
         print(f"simulation differs on {name}: engine {real}, simulated {sim}", file=sys.stderr)
