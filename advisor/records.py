@@ -44,6 +44,7 @@ __all__ = [
     "SearchResult",
     "Shortlist",
     "TargetCoding",
+    "TargetHistogram",
     "TargetStats",
     "Task",
     "TaskHypothesis",
@@ -349,6 +350,24 @@ class OutlierStats(_Record):
 
 
 @_record
+class TargetHistogram(_Record):
+    """A numeric target's shape, small enough to plot in a report without the data.
+
+    ``edges``/``counts`` bin the values that are not outliers (the bulk, so a few extreme
+    values cannot squeeze it into one bar); ``outliers`` holds the flagged values themselves
+    (all of them up to a cap, then an even spread that keeps both extremes). ``scale`` is
+    ``log`` where the profile measures outliers on log(y): the bins are then log-spaced.
+    """
+
+    scale: str
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+    outliers: tuple[float, ...] = ()
+    n_outliers: int = 0
+    rule: str = ""
+
+
+@_record
 class ImbalanceStats(_Record):
     ratio: float
     minority_share: float
@@ -407,6 +426,7 @@ class DataProfile(_Record):
     alternatives: tuple[TaskHypothesis, ...] = ()
     warnings: tuple[str, ...] = ()
     evidence: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    histogram: TargetHistogram | None = None
 
     @property
     def n_classes(self) -> int:
@@ -414,7 +434,7 @@ class DataProfile(_Record):
 
     def to_dict(self) -> dict[str, Any]:
         data = _Record.to_dict(self)
-        for optional in ("classes", "imbalance"):
+        for optional in ("classes", "imbalance", "histogram"):
             if data[optional] is None:
                 del data[optional]
         return data
@@ -495,6 +515,8 @@ class CandidateResult(_Record):
     std: float
     n: int
     scores: tuple[float, ...] = ()
+    # (step, validation score) of the first confirmation split: how the best setting learned
+    history: tuple[tuple[int, float], ...] = ()
 
 
 @_record

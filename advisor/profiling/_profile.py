@@ -27,6 +27,7 @@ from advisor.records import (
 )
 
 from ._features import summarise_features
+from ._histogram import target_histogram
 from ._imbalance import measure_imbalance, multilabel_imbalance
 from ._read import read_table
 from ._tails import describe_target, measure_outliers
@@ -135,6 +136,10 @@ def _profile(
         evidence["feature_n_unique_sampled"] = True
 
     stats, outliers = _target_stats(decision, frame, features, evidence, seed=seed)
+    histogram = None
+    if decision.task.is_regression and decision.values.kind == "number":  # for the report
+        log = decision.task is Task.REGRESSION_POSITIVE  # outliers are measured on log(y)
+        histogram = target_histogram(decision.values.sorted_numbers(), log=log)
     imbalance = _imbalance(decision, notes) if decision.task.is_classification else None
 
     for note in notes:
@@ -155,6 +160,7 @@ def _profile(
         alternatives=tuple(decision.alternatives[:2]),
         warnings=tuple(notes),
         evidence=evidence,
+        histogram=histogram,
     )
 
 

@@ -121,3 +121,41 @@ def test_missing_manifest_is_one_line_and_exit_2(tmp_path, capsys):
     build = _load("build_corpus")
     assert build.main(["--calibration", str(tmp_path)]) == 2
     assert "no datasets.json" in capsys.readouterr().err
+
+
+def _record(name: str, task: str, tests: dict[str, float], shortlist: list[str]) -> dict:
+    """A stored reference run reduced to what evaluate.py reads: one rate, two seeds."""
+    runs = {
+        loss: {"0.003": {"val": {"rmse": [v, v]}, "test": {"rmse": [v, v]}}}
+        for loss, v in tests.items()
+    }
+    return {
+        "name": name,
+        "task": task,
+        "primary_metric": "rmse",
+        "corruption": None,
+        "runs": runs,
+        "shortlist": {"candidates": [{"loss": loss} for loss in shortlist]},
+    }
+
+
+def test_evaluate_scores_regret_and_recall_leaving_each_table_out(tmp_path, capsys):
+    evaluate = _load("evaluate")
+    records = [
+        _record("a", "regression", {"mse": 1.0, "mae": 1.2, "huber": 1.005}, ["mae", "huber"]),
+        _record("b", "regression", {"mse": 2.0, "mae": 2.5, "huber": 2.2}, ["mae"]),
+        _record("c", "regression", {"mse": 3.0, "mae": 3.3, "huber": 3.03}, ["huber", "mse"]),
+    ]
+    for r in records:
+        (tmp_path / f"{r['name']}.json").write_text(json.dumps(r))
+    tables = evaluate.load_tables(tmp_path)
+    ranked = evaluate.out_of_fold(tables, evaluate.rules_policy)
+    s = evaluate.score(tables, ranked)
+    assert s["top1_median"] == pytest.approx(0.2)  # a: mae 20%, b: mae 25%, c: huber 1%
+    assert s["recall"] == pytest.approx(2 / 3)  # huber within 1% on a; b's list misses mse
+    # task_best, fitted on the other two tables only: mse, then huber, then mae
+    best = evaluate.out_of_fold(tables, evaluate.task_best_policy)
+    assert best == {"a": ["mse", "huber"], "b": ["mse"], "c": ["mse", "huber"]}
+    assert evaluate.main(["--reference", str(tmp_path), "--no-wtl"]) == 0
+    assert "| rules | all | 3 | 20.00% |" in capsys.readouterr().out
+    assert evaluate.main(["--reference", str(tmp_path / "none")]) == 2

@@ -146,7 +146,7 @@ def test_render_search_with_a_nan_mean(advice: Advice) -> None:
 def test_html_escapes_column_names_and_embeds_the_json(advice: Advice) -> None:
     page = render_html(advice)
     assert EVIL not in page
-    assert page.count("</script>") == 1  # only the JSON block's own closing tag
+    assert page.count("</script>") == 2  # only the check script's and the JSON block's
     assert advice.recommendation.loss.value in page
     assert advice.recommendation.metric.value in page
     data = page.split("<script type=application/json id=advice>")[1].split("</script>")[0]

@@ -1,0 +1,262 @@
+"""How good is a shortlist order on the calibration corpus? Out of fold, from stored runs only.
+
+Reads the reference runs (``reference/<table>.json``, see ``reference_runs.py``) and scores
+ranking policies, leave-one-table-out: a policy is fitted on every table but one and judged
+on the one left out, so no table scores the weights it helped to set. Per table, each loss
+is scored as the quality benchmark scores a pick: its test mean on the table's primary
+metric at the learning rate chosen on validation, and its regret is the relative gap to the
+best loss's (``quality.regret``).
+
+Policies:
+- ``rules``: the shipped rules as they are (hand weights): the stored rules-only shortlist,
+  made with the table's primary metric given (as the quality benchmark gives ``--metric``).
+  Nothing is fitted, so out of fold is the same as in sample: these are the "before" figures.
+- ``task_default``: mse / bce / ce / multilabel_bce (``quality.DEFAULTS``), a shortlist of one.
+- ``task_best``: a naive calibration, for scale: per task, losses ordered by their mean
+  regret on the other tables, shortlist as long as the rules' shortlist for the table.
+
+Printed per policy: top-1 regret (median / mean / worst, share within 1%), shortlist recall
+(the best loss or one within 1% of it is on the shortlist), the regret of the shortlist's best
+member (what a perfect search could reach), and W/T/L of the top-1 against the task default
+(paired t-test over the seeds, ``quality.paired``).
+
+Run: ``.venv/bin/python benchmarks/calibration/evaluate.py`` (seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_REFERENCE = ROOT / "benchmarks" / "calibration" / "reference"
+NEAR = 0.01  # "within 1% of the best"
+
+DEFAULTS = {
+    "regression": "mse",
+    "regression_count": "mse",
+    "regression_positive": "mse",
+    "binary": "bce",
+    "multiclass": "ce",
+    "ordinal": "ce",
+    "multilabel": "multilabel_bce",
+}
+MAXIMIZE = {
+    "r2",
+    "accuracy",
+    "balanced_accuracy",
+    "f1_macro",
+    "f1_micro",
+    "roc_auc",
+    "pr_auc",
+    "qwk",
+}
+
+
+def _quality():
+    """``benchmarks/quality.py`` (its paired test); loaded only when W/T/L is asked (torch)."""
+    spec = importlib.util.spec_from_file_location("quality", ROOT / "benchmarks" / "quality.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --------------------------------------------------------------------------- per table
+
+
+class Table:
+    """One stored reference run, reduced to what a ranking is judged by."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.name = record["name"]
+        self.task = record["task"]
+        self.metric = record["primary_metric"]
+        self.contaminated = record.get("corruption") is not None
+        self.maximize = self.metric in MAXIMIZE
+        self.shortlist = [c["loss"] for c in record["shortlist"]["candidates"]]
+        self.test: dict[str, list[float]] = {}  # per loss: test scores per seed, chosen lr
+        sign = 1 if self.maximize else -1
+        for loss, by_lr in record["runs"].items():
+            lrs = [lr for lr in by_lr if _finite(by_lr[lr]["val"][self.metric])]
+            if not lrs:
+                continue
+            best_lr = max(lrs, key=lambda lr, b=by_lr: sign * _mean(b[lr]["val"][self.metric]))
+            scores = by_lr[best_lr]["test"][self.metric]
+            if _finite(scores):
+                self.test[loss] = [math.nan if s is None else s for s in scores]
+        means = {loss: float(np.nanmean(s)) for loss, s in self.test.items()}
+        self.best = max(means, key=lambda k: sign * means[k])
+        best = means[self.best]
+        self.regret = {loss: regret(m, best, self.maximize) for loss, m in means.items()}
+
+    def regret_of(self, loss: str) -> float:
+        """A loss that never gave a finite score has an infinite regret."""
+        return self.regret.get(loss, math.inf)
+
+
+def _finite(values: list[float | None]) -> bool:
+    return any(v is not None and math.isfinite(v) for v in values)
+
+
+def _mean(values: list[float | None]) -> float:
+    return float(np.mean([v for v in values if v is not None and math.isfinite(v)]))
+
+
+def regret(score: float, best: float, maximize: bool) -> float:
+    """Relative regret vs the best, as ``benchmarks/quality.py`` measures it."""
+    gap = (best - score) if maximize else (score - best)
+    return max(0.0, gap) / max(abs(best), 1e-12)
+
+
+def load_tables(folder: Path) -> list[Table]:
+    return [Table(json.loads(p.read_text())) for p in sorted(folder.glob("[!_]*.json"))]
+
+
+# --------------------------------------------------------------------------- policies
+
+Ranker = Callable[[Table], list[str]]
+Policy = Callable[[list[Table]], Ranker]  # fitted on the other tables
+
+
+def rules_policy(_train: list[Table]) -> Ranker:
+    return lambda table: table.shortlist
+
+
+def default_policy(_train: list[Table]) -> Ranker:
+    return lambda table: [DEFAULTS[table.task]]
+
+
+def task_best_policy(train: list[Table]) -> Ranker:
+    def rank(table: Table) -> list[str]:
+        peers = [t for t in train if t.task == table.task]
+        losses = sorted(table.test)
+        capped = {
+            loss: float(np.mean([min(t.regret_of(loss), 1.0) for t in peers])) if peers else 0.0
+            for loss in losses
+        }
+        order = sorted(losses, key=lambda loss: (capped[loss], loss))
+        return order[: max(len(table.shortlist), 1)]
+
+    return rank
+
+
+POLICIES: dict[str, Policy] = {
+    "rules": rules_policy,
+    "task_default": default_policy,
+    "task_best": task_best_policy,
+}
+
+
+def out_of_fold(tables: list[Table], policy: Policy) -> dict[str, list[str]]:
+    """Leave one table out: each table ranked by the policy fitted on all the others."""
+    return {t.name: policy([o for o in tables if o.name != t.name])(t) for t in tables}
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def score(tables: list[Table], ranked: dict[str, list[str]], *, paired=None) -> dict[str, Any]:
+    top, recall, reach, wtl = [], [], [], []
+    for t in tables:
+        order = ranked[t.name]
+        top.append(t.regret_of(order[0]))
+        reach.append(min(t.regret_of(loss) for loss in order))
+        recall.append(reach[-1] <= NEAR)
+        if paired is not None:
+            default = t.test.get(DEFAULTS[t.task])
+            pick = t.test.get(order[0])
+            if default is None or pick is None:
+                wtl.append("loss" if default is not None else "win")
+            else:
+                wtl.append(paired(pick, default, t.maximize))
+    top_arr = np.asarray(top)
+    return {
+        "n": len(tables),
+        "top1_median": float(np.median(top_arr)),
+        "top1_mean": float(np.mean(np.minimum(top_arr, 1.0))),
+        "top1_worst": float(np.max(top_arr)),
+        "top1_within_1pct": float(np.mean(top_arr <= NEAR)),
+        "recall": float(np.mean(recall)),
+        "shortlist_best_median": float(np.median(reach)),
+        "shortlist_best_worst": float(np.max(reach)),
+        "wtl_vs_default": "/".join(str(wtl.count(x)) for x in ("win", "tie", "loss"))
+        if paired is not None
+        else "",
+    }
+
+
+def _pct(x: float) -> str:
+    return "inf" if not math.isfinite(x) else f"{x:.2%}"
+
+
+def report(tables: list[Table], *, paired=None, per_task: bool = True) -> dict[str, Any]:
+    results = {}
+    print(f"\n## Shortlist order out of fold (leave one table out), {len(tables)} tables\n")
+    print(
+        "| policy | group | n | top-1 regret median | mean (capped at 100%) | worst | "
+        "top-1 within 1% | shortlist recall | shortlist best: median / worst | "
+        "top-1 vs task default (W/T/L) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    groups: dict[str, list[Table]] = {"all": tables}
+    if per_task:
+        for t in tables:
+            groups.setdefault(t.task, []).append(t)
+        contaminated = [t for t in tables if t.contaminated]
+        if contaminated:
+            groups["contaminated"] = contaminated
+    for name, policy in POLICIES.items():
+        ranked = out_of_fold(tables, policy)
+        for group, members in groups.items():
+            s = score(members, ranked, paired=paired)
+            results[(name, group)] = s
+            print(
+                f"| {name} | {group} | {s['n']} | {_pct(s['top1_median'])} | "
+                f"{_pct(s['top1_mean'])} | {_pct(s['top1_worst'])} | "
+                f"{s['top1_within_1pct']:.0%} | {s['recall']:.0%} | "
+                f"{_pct(s['shortlist_best_median'])} / {_pct(s['shortlist_best_worst'])} | "
+                f"{s['wtl_vs_default']} |"
+            )
+    worst = sorted(tables, key=lambda t: -t.regret_of(t.shortlist[0]))[:10]
+    print("\nrules-only worst top-1 picks:\n")
+    print("| table | task | metric | rules top-1 | regret | best | shortlist |")
+    print("|---|---|---|---|---|---|---|")
+    for t in worst:
+        print(
+            f"| {t.name} | {t.task} | {t.metric} | {t.shortlist[0]} | "
+            f"{_pct(t.regret_of(t.shortlist[0]))} | {t.best} | {', '.join(t.shortlist)} |"
+        )
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE)
+    parser.add_argument(
+        "--no-wtl", action="store_true", help="skip the paired tests (no torch import)"
+    )
+    args = parser.parse_args(argv)
+    tables = load_tables(args.reference) if args.reference.is_dir() else []
+    if not tables:
+        print(
+            f"evaluate.py: no reference runs in {args.reference}; run reference_runs.py first",
+            file=sys.stderr,
+        )
+        return 2
+    paired = None
+    if not args.no_wtl:
+        paired = _quality().paired
+    report(tables, paired=paired)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
