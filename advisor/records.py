@@ -86,6 +86,28 @@ class LabelEncoding(enum.StrEnum):
 
 
 class LossId(enum.StrEnum):
+    """A loss id: the SPEC's losses, and those a team registers (``advisor.losses.register``).
+
+    The vocabulary is open: a registered loss becomes a member like the others
+    (``LossId("asymmetric") is LossId.ASYMMETRIC``), so every use of the SPEC's ids keeps
+    working unchanged: ``LossId.MSE``, ``LossId("mse")``, ``.value``, comparison with strings,
+    JSON, dict keys, ``isinstance``, iteration (which includes registered ids, in the order
+    they were registered, after the SPEC's).
+
+    Why extend the enum rather than write a ``str`` subclass with a registry and a metaclass:
+    such a class would have to rebuild what ``enum`` gives every one of those uses (names,
+    values, ``repr``, ``__members__``, ``LossId["MSE"]``, pickling by value, the
+    ``isinstance(value, enum.Enum)`` of ``to_dict``), and any gap would show up far from here.
+    Extending the enum adds a member through ``enum._proto_member``, the very step the enum
+    class runs for each member it is created with, on Python 3.11 to 3.13 alike; the tests pin
+    down lookup, iteration, ``in``, pickling and copying, so a Python release that changes that
+    step fails loudly. Members are added and removed only by the loss registry, under its lock.
+
+    An unknown string asks the registry (``_missing_``), which loads the installed entry points
+    once, then raises ``UsageError`` with a "did you mean"; so unpickling a registered id in a
+    fresh process works whenever its package declares the entry point.
+    """
+
     # regression
     MSE = "mse"
     MAE = "mae"
@@ -118,6 +140,44 @@ class LossId(enum.StrEnum):
     MULTILABEL_FOCAL = "multilabel_focal"
     # ordinal
     ORDINAL_CORAL = "ordinal_coral"
+
+    @classmethod
+    def _missing_(cls, value: object) -> LossId | None:
+        if not isinstance(value, str):
+            return None  # enum's own "... is not a valid LossId"
+        # The only project import of this module, made at call time: a team's id may come from
+        # an installed package's entry point, which only the loss registry can load.
+        from advisor.losses._registry import resolve_unknown
+
+        return resolve_unknown(value)  # the member, or UsageError with a suggestion
+
+    @classmethod
+    def _add_member(cls, value: str) -> LossId:
+        """Add ``value`` as the member ``value.upper()`` (the loss registry's job)."""
+        name = value.upper()
+        if name in cls.__members__ or hasattr(cls, name):
+            raise ValueError(f"LossId already has a member or attribute {name!r}")
+        # what EnumType does for each member of the class body: set a placeholder, let it
+        # replace itself with the member and record it in the member maps
+        setattr(cls, name, enum._proto_member(value))  # type: ignore[attr-defined]
+        cls.__dict__[name].__set_name__(cls, name)
+        member = cls.__members__[name]
+        if member.value != value or cls(value) is not member:
+            raise RuntimeError(f"could not add {value!r} to LossId on this Python")
+        return member
+
+    @classmethod
+    def _remove_member(cls, member: LossId) -> None:
+        """Undo ``_add_member`` (the loss registry's ``unregister``)."""
+        name, value = member.name, member.value
+        cls._member_names_.remove(name)
+        del cls._member_map_[name]
+        cls._value2member_map_.pop(value, None)
+        hashable = getattr(cls, "_hashable_values_", None)  # Python 3.13 keeps this list too
+        if isinstance(hashable, list) and value in hashable:
+            hashable.remove(value)
+        if name in cls.__dict__:
+            delattr(cls, name)  # allowed now that it is no longer in the member map
 
 
 class MetricId(enum.StrEnum):

@@ -1,7 +1,8 @@
 """``build_loss``: a loss id and its parameters in, a ready ``torch.nn.Module`` out.
 
 Torch built-ins are used wherever they exist (MSE, L1, Huber, PoissonNLL, GaussianNLL,
-BCEWithLogits, CrossEntropy, MultiMargin); ``_functions`` holds only what torch lacks.
+BCEWithLogits, CrossEntropy, MultiMargin); ``_functions`` holds only what torch lacks. A
+registered loss (``advisor.losses.register``) is built by calling its own module.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from advisor.losses._functions import (
     PinballLoss,
     TweedieDevianceLoss,
 )
+from advisor.losses._registry import custom_loss
 from advisor.records import LossId
 
 __all__ = ["build_loss"]
@@ -127,9 +129,34 @@ def build_loss(
         encoded target, and returns the scalar mean loss.
 
     Raises:
-        UsageError: Unknown loss id or parameter, a value where the loss is undefined, or a
-            weighted loss without ``context.class_counts``.
+        UsageError: Unknown loss id or parameter, a value where the loss is undefined, a
+            weighted loss without ``context.class_counts``, or a registered loss whose module
+            rejects its parameters or is not a ``torch.nn.Module``.
     """
     spec = get_loss(loss_id)
     resolved = resolve_params(spec.id, params or {}, context=context)
-    return _FACTORIES[spec.id](resolved, context)
+    factory = _FACTORIES.get(spec.id)
+    if factory is None:
+        return _build_registered(spec.id, resolved, context)
+    return factory(resolved, context)
+
+
+def _build_registered(loss_id: LossId, params: _Params, context: LossContext) -> nn.Module:
+    custom = custom_loss(loss_id)
+    assert custom is not None, f"{loss_id.value} is in the catalog, so built in or registered"
+    arguments: dict[str, object] = dict(params)
+    if custom.takes_context:
+        arguments["context"] = context
+    shown = ", ".join(f"{name}={value!r}" for name, value in params.items())
+    try:
+        module = custom.module(**arguments)
+    except (TypeError, ValueError) as error:
+        raise UsageError(
+            f"registered loss {loss_id.value!r}: {custom.name}({shown}) failed: {error}"
+        ) from error
+    if not isinstance(module, nn.Module):
+        raise UsageError(
+            f"registered loss {loss_id.value!r}: {custom.name}({shown}) returned a "
+            f"{type(module).__name__}, expected a torch.nn.Module"
+        )
+    return module

@@ -1,18 +1,26 @@
-"""The loss catalog: metadata for every SPEC loss id, read from ``rules/losses.yaml``.
+"""The loss catalog: metadata for every loss id, as data that loads without torch.
 
 Metadata lives as data so that the rule engine, the search and the CLI all read one source of
-truth (which head a loss needs, how its target is encoded, what it can tune). The file is a
-trust boundary: it is validated with pydantic and every problem is reported at once as
-``file:loss-id:field: message``, with a "did you mean" for misspelt ids, tasks and heads.
+truth (which head a loss needs, how its target is encoded, what it can tune). The SPEC's losses
+are read from ``rules/losses.yaml``; a team's own losses join them through
+``advisor.losses.register`` or the ``lossadvisor.losses`` entry points (``_registry``), checked
+by the same schema. Each is a trust boundary: validated with pydantic, every problem reported
+at once as ``file:loss-id:field: message`` (``register:loss-id:field: message``), with a "did
+you mean" for misspelt ids, tasks and heads (``advisor._validation``, shared with the rule
+loader).
+
+Nothing here imports torch: the rule engine, ``lossadvisor losses`` and ``lossadvisor rules``
+run without it; only building or training a loss does (``_build``, ``_stacked``, ``_targets``).
+The ``torch`` field is therefore checked against the names of ``torch.nn``'s losses written
+down here (``TORCH_LOSSES``; a test checks each exists in the installed torch).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import enum
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -21,10 +29,12 @@ import pydantic
 import yaml
 
 from advisor._paths import rules_dir
+from advisor._validation import Problems, pydantic_problems, unknown
 from advisor.errors import RuleError, UsageError
 from advisor.records import LossId, Task
 
 __all__ = [
+    "TORCH_LOSSES",
     "HeadKind",
     "LossSpec",
     "ParamSpec",
@@ -35,6 +45,36 @@ __all__ = [
 ]
 
 CATALOG_FILE = "losses.yaml"
+
+# The torch.nn loss modules of every torch the pin allows (>= 2.2); names only, so that
+# validating the catalog does not import torch.
+TORCH_LOSSES = (
+    "AdaptiveLogSoftmaxWithLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CTCLoss",
+    "CosineEmbeddingLoss",
+    "CrossEntropyLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
+    "MSELoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "NLLLoss",
+    "PoissonNLLLoss",
+    "SmoothL1Loss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
+)
+# The SPEC's ids, the ones the bundled file must cover; a registered id is added to LossId
+# later, and only by the registry, which imports this module first.
+BUILTIN_IDS: tuple[LossId, ...] = tuple(LossId)
 
 
 class HeadKind(enum.StrEnum):
@@ -82,7 +122,11 @@ class ParamSpec:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class LossSpec:
-    """Catalog entry of one loss: where it applies, its head, its target and its knobs."""
+    """Catalog entry of one loss: where it applies, its head, its target and its knobs.
+
+    ``source`` says where the entry came from: the bundled catalog file, ``register`` or an
+    entry point (``entry point NAME``).
+    """
 
     id: LossId
     tasks: tuple[Task, ...]
@@ -94,6 +138,7 @@ class LossSpec:
     simplicity: int
     binary_head: HeadKind | None = None
     binary_target: TargetKind | None = None
+    source: str = CATALOG_FILE
 
     def defaults(self) -> dict[str, float | None]:
         """Return the default value of every parameter (None = derived from the data)."""
@@ -155,79 +200,79 @@ class _FileModel(_Model):
     losses: list[dict[str, Any]]
 
 
-_LOSS_FIELDS = tuple(_LossModel.model_fields)
+LOSS_FIELDS = tuple(_LossModel.model_fields)
 _PARAM_FIELDS = tuple(_ParamModel.model_fields)
+_FILE_FIELDS = tuple(_FileModel.model_fields)
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    """Return "; did you mean 'x'?" for the closest choice, or "" when none is close."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+def _known_keys(loc: tuple[Any, ...]) -> tuple[str, ...]:
+    """The keys allowed where an unknown one was found: entry, binary_form or parameter."""
+    if len(loc) == 1:
+        return LOSS_FIELDS
+    return ("head", "target") if loc[0] == "binary_form" else _PARAM_FIELDS
 
 
-def _unknown(kind: str, value: str, choices: Iterable[str]) -> str:
-    choices = list(choices)
-    hint = _suggest(value, choices)
-    return f"unknown {kind} {value!r}{hint or '; expected one of ' + ', '.join(choices)}"
-
-
-def _pydantic_problems(
-    error: pydantic.ValidationError, *, where: str, fields: tuple[str, ...]
-) -> list[str]:
-    problems = []
-    for item in error.errors():
-        loc = ".".join(str(part) for part in item["loc"]) or "entry"
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            known = {1: fields, 2: ("head", "target")}.get(len(item["loc"]), _PARAM_FIELDS)
-            message = f"unknown field{_suggest(str(item['loc'][-1]), known)}"
-        problems.append(f"{where}:{loc}: {message}")
-    return problems
-
-
-def _check_params(params: list[_ParamModel], *, where: str) -> list[str]:
-    problems = []
+def _check_params(params: list[_ParamModel], *, label: str, problems: Problems) -> None:
     seen: set[str] = set()
     for param in params:
-        at = f"{where}:params.{param.name}"
+        at = f"params.{param.name}"
         if param.name in seen:
-            problems.append(f"{at}: duplicate parameter")
+            problems.add(label, at, "duplicate parameter")
         seen.add(param.name)
         if not param.low < param.high:
-            problems.append(f"{at}: low {param.low} must be below high {param.high}")
+            problems.add(label, at, f"low {param.low} must be below high {param.high}")
         if param.log and param.low <= 0:
-            problems.append(f"{at}: a log-scale range needs low > 0, got {param.low}")
+            problems.add(label, at, f"a log-scale range needs low > 0, got {param.low}")
         if param.default is not None and not param.low <= param.default <= param.high:
-            problems.append(f"{at}: default {param.default} outside [{param.low}, {param.high}]")
-    return problems
+            problems.add(label, at, f"default {param.default} outside [{param.low}, {param.high}]")
 
 
-def _check_entry(model: _LossModel, *, where: str) -> list[str]:
+def _check_entry(model: _LossModel, *, label: str, problems: Problems) -> None:
     """Semantic checks pydantic cannot do: closed vocabularies with suggestions."""
-    problems = []
     tasks = [t.value for t in Task]
     for task in model.tasks:
         if task not in tasks:
-            problems.append(f"{where}:tasks: {_unknown('task', task, tasks)}")
+            problems.add(label, "tasks", unknown("task", task, tasks, list_choices=True))
     heads, targets = [h.value for h in HeadKind], [t.value for t in TargetKind]
     forms = [("", model.head, model.target)]
     if model.binary_form is not None:
         forms.append(("binary_form.", model.binary_form.head, model.binary_form.target))
     for prefix, head, target in forms:
         if head not in heads:
-            problems.append(f"{where}:{prefix}head: {_unknown('head kind', head, heads)}")
+            problems.add(
+                label, f"{prefix}head", unknown("head kind", head, heads, list_choices=True)
+            )
         if target not in targets:
-            problems.append(f"{where}:{prefix}target: {_unknown('target kind', target, targets)}")
-    if model.torch is not None:
-        import torch.nn  # deferred: validating metadata should not need torch unless named
-
-        if not hasattr(torch.nn, model.torch):
-            names = [n for n in dir(torch.nn) if n.endswith("Loss")]
-            problems.append(f"{where}:torch: {_unknown('torch.nn loss', model.torch, names)}")
-    return problems + _check_params(model.params, where=where)
+            message = unknown("target kind", target, targets, list_choices=True)
+            problems.add(label, f"{prefix}target", message)
+    if model.torch is not None and model.torch not in TORCH_LOSSES:
+        message = unknown("torch.nn loss", model.torch, TORCH_LOSSES, list_choices=True)
+        problems.add(label, "torch", message)
+    _check_params(model.params, label=label, problems=problems)
 
 
-def _to_spec(model: _LossModel) -> LossSpec:
+def validate_entry(raw: Any, *, label: str, problems: Problems) -> _LossModel | None:
+    """Check one catalog entry (a file's, or ``register``'s arguments) against the schema.
+
+    Every problem found is added to ``problems`` under ``label``; the parsed entry is returned
+    only when there is none. The id itself is checked by the caller: a file must name a known
+    id, ``register`` a new one.
+    """
+    before = len(problems)
+    try:
+        model = _LossModel.model_validate(raw)
+    except pydantic.ValidationError as error:
+        for where, message in pydantic_problems(
+            error, fallback="entry", known=_known_keys, kind="field", named=False
+        ):
+            problems.add(label, where, message)
+        return None
+    _check_entry(model, label=label, problems=problems)
+    return model if len(problems) == before else None
+
+
+def to_spec(model: _LossModel, *, source: str = CATALOG_FILE) -> LossSpec:
+    """The record of a validated entry; its id must already be a ``LossId``."""
     form = model.binary_form
     return LossSpec(
         id=LossId(model.id),
@@ -240,62 +285,70 @@ def _to_spec(model: _LossModel) -> LossSpec:
         simplicity=model.simplicity,
         binary_head=HeadKind(form.head) if form else None,
         binary_target=TargetKind(form.target) if form else None,
+        source=source,
     )
 
 
 def _parse(raw: Any, *, name: str) -> tuple[dict[LossId, LossSpec], list[str]]:
+    problems = Problems(name)
     try:
         document = _FileModel.model_validate(raw)
     except pydantic.ValidationError as error:
-        return {}, _pydantic_problems(
-            error, where=f"{name}:<file>", fields=("schema_version", "losses")
-        )
+        for where, message in pydantic_problems(
+            error, fallback="entry", known=lambda loc: _FILE_FIELDS, kind="field", named=False
+        ):
+            problems.add("<file>", where, message)
+        return {}, problems.lines
     specs: dict[LossId, LossSpec] = {}
-    problems: list[str] = []
-    ids = [loss.value for loss in LossId]
+    ids = [loss.value for loss in BUILTIN_IDS]
     for index, entry in enumerate(document.losses):
         label = entry.get("id") if isinstance(entry.get("id"), str) else f"#{index}"
-        where = f"{name}:{label}"
-        try:
-            model = _LossModel.model_validate(entry)
-        except pydantic.ValidationError as error:
-            problems += _pydantic_problems(error, where=where, fields=_LOSS_FIELDS)
-            continue
-        entry_problems = _check_entry(model, where=where)
-        if model.id not in ids:
-            entry_problems.insert(0, f"{where}:id: {_unknown('loss id', model.id, ids)}")
-        elif LossId(model.id) in specs:
-            entry_problems.insert(0, f"{where}:id: duplicate entry")
-        problems += entry_problems
-        if not entry_problems:
-            specs[LossId(model.id)] = _to_spec(model)
+        at = len(problems)
+        if isinstance(entry.get("id"), str) and entry["id"] not in ids:
+            problems.add(label, "id", unknown("loss id", entry["id"], ids, list_choices=True))
+        elif isinstance(entry.get("id"), str) and LossId(entry["id"]) in specs:
+            problems.add(label, "id", "duplicate entry")
+        model = validate_entry(entry, label=label, problems=problems)
+        if model is not None and len(problems) == at:
+            specs[LossId(model.id)] = to_spec(model, source=name)
     named = {entry.get("id") for entry in document.losses}
-    missing = [loss.value for loss in LossId if loss.value not in named]
+    missing = [loss.value for loss in BUILTIN_IDS if loss.value not in named]
     if missing:
-        problems.append(f"{name}:<file>:losses: no entry for {', '.join(missing)}")
-    return specs, problems
+        problems.add("<file>", "losses", f"no entry for {', '.join(missing)}")
+    return specs, problems.lines
 
 
 def load_catalog(path: Path | None = None) -> Mapping[LossId, LossSpec]:
     """Read and validate a loss catalog file.
 
     Args:
-        path: The YAML file; None reads the shipped ``losses.yaml`` (cached).
+        path: The YAML file of the SPEC's losses; None reads the shipped ``losses.yaml``
+            (cached) and adds the registered losses (``register``, entry points) after them.
 
     Returns:
-        A read-only mapping from every ``LossId`` to its ``LossSpec``, in SPEC order.
+        A read-only mapping from ``LossId`` to ``LossSpec``: the SPEC's losses in SPEC order,
+        then the registered ones in the order they were registered.
 
     Raises:
         RuleError: The file is unreadable, not YAML, or breaks the schema; the message lists
-            every problem as ``file:loss-id:field: message``.
+            every problem as ``file:loss-id:field: message``. Also an installed entry point
+            whose loss is invalid (``entry point NAME:loss-id:field: message``).
+
+    Example:
+        >>> catalog = load_catalog()
+        >>> catalog[LossId.HUBER].head.value, [p.name for p in catalog[LossId.HUBER].params]
+        ('score', ['delta'])
     """
     if path is None:
-        return _default_catalog()
+        from advisor.losses import _registry  # deferred: the registry imports this module
+
+        return _registry.catalog()
     return _load(Path(path))
 
 
 @functools.lru_cache(maxsize=1)
-def _default_catalog() -> Mapping[LossId, LossSpec]:
+def bundled_catalog() -> Mapping[LossId, LossSpec]:
+    """The shipped ``losses.yaml`` alone: the SPEC's losses (read once)."""
     return _load(rules_dir() / CATALOG_FILE)
 
 
@@ -310,27 +363,38 @@ def _load(path: Path) -> Mapping[LossId, LossSpec]:
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
         raise RuleError(f"invalid loss catalog {path} ({count}):\n" + "\n".join(problems))
-    return MappingProxyType({loss: specs[loss] for loss in LossId})
+    return MappingProxyType({loss: specs[loss] for loss in BUILTIN_IDS})
 
 
 def get_loss(loss_id: LossId | str) -> LossSpec:
-    """Return the catalog entry of one loss.
+    """Return the catalog entry of one loss (a SPEC loss or a registered one).
 
     Args:
         loss_id: A ``LossId`` or its string value.
 
     Raises:
-        UsageError: The id is not a SPEC loss id; the message suggests the closest.
+        UsageError: The id is not a known loss id; the message suggests the closest.
+
+    Example:
+        >>> get_loss("focal").defaults()
+        {'gamma': 2.0, 'alpha': None}
     """
     try:
-        loss = LossId(loss_id)
+        loss = LossId(loss_id)  # an unknown string raises UsageError with a suggestion
+    except UsageError:
+        raise
     except ValueError:
         ids = [loss.value for loss in LossId]
-        raise UsageError(_unknown("loss id", str(loss_id), ids)) from None
-    return _default_catalog()[loss]
+        raise UsageError(unknown("loss id", str(loss_id), ids, list_choices=True)) from None
+    return load_catalog()[loss]
 
 
 def losses_for(task: Task) -> tuple[LossSpec, ...]:
-    """Return every loss that applies to ``task``, simplest first (ties in SPEC order)."""
-    specs = [spec for spec in _default_catalog().values() if Task(task) in spec.tasks]
+    """Return every loss that applies to ``task``, simplest first (ties in catalog order).
+
+    Example:
+        >>> [spec.id.value for spec in losses_for(Task.REGRESSION)][:2]
+        ['mse', 'mae']
+    """
+    specs = [spec for spec in load_catalog().values() if Task(task) in spec.tasks]
     return tuple(sorted(specs, key=lambda spec: spec.simplicity))

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from advisor._validation import did_you_mean
 from advisor.errors import UsageError
-from advisor.losses._catalog import _suggest, get_loss
+from advisor.losses._catalog import BUILTIN_IDS, get_loss
 from advisor.records import LossId, Task
 
 __all__ = [
@@ -186,7 +187,8 @@ def resolve_params(
     again to ``resolve_params``, ``build_loss`` or ``pytorch_snippet`` with the same meaning:
     a missing Huber delta becomes 1.345 robust scales in the target's ORIGINAL units
     (``build_loss`` divides by ``target_scale``); a missing bce_weighted pos_weight becomes
-    negatives/positives. Focal's alpha stays None when absent: "no alpha weighting".
+    negatives/positives. Focal's alpha stays None when absent: "no alpha weighting". A
+    registered loss's values are only checked to be finite: its module knows its own domain.
 
     Raises:
         UsageError: An unknown parameter name, or a value where the loss is undefined.
@@ -197,14 +199,17 @@ def resolve_params(
         if name not in merged:
             known = ", ".join(merged) or "none"
             raise UsageError(
-                f"loss {spec.id.value!r} has no parameter {name!r}{_suggest(name, merged)}"
+                f"loss {spec.id.value!r} has no parameter {name!r}{did_you_mean(name, merged)}"
                 f" (parameters: {known})"
             )
         merged[name] = None if value is None else float(value)
+    builtin = spec.id in BUILTIN_IDS
     for name, value in merged.items():
-        if value is not None:
+        if value is not None and builtin:
             _check_domain(spec.id, name, value)
-    if "delta" in merged:
+        elif value is not None and not math.isfinite(value):  # a registered loss's own range
+            raise UsageError(f"{spec.id.value} parameter {name}={value!r} is not finite")
+    if "delta" in merged and builtin:
         delta = merged["delta"]
         merged["delta"] = HUBER_DELTA_FACTOR * context.target_scale if delta is None else delta
     if spec.id is LossId.BCE_WEIGHTED and merged["pos_weight"] is None:

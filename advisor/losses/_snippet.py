@@ -20,6 +20,7 @@ from advisor.losses._context import (
     resolve_params,
 )
 from advisor.losses._functions import LOG_VAR_BOUND
+from advisor.losses._registry import snippet
 from advisor.losses._targets import output_size
 from advisor.records import LossId
 
@@ -215,4 +216,6 @@ def pytorch_snippet(
     head, kind = spec.form(n)
     target = _TARGETS[kind].format(scale=f"{context.target_scale:.6g}", last=n - 1, n=n)
     comment = f"# model outputs {_HEADS[head]}, shape (N, {output_size(spec.id, n)}); "
-    return f"import torch\n\n{comment}target: {target}\n{_BODIES[spec.id](resolved, context)}"
+    body = _BODIES.get(spec.id)
+    code = body(resolved, context) if body else snippet(spec.id, resolved, context=context)
+    return f"import torch\n\n{comment}target: {target}\n{code}"

@@ -15,6 +15,10 @@ therefore padded to a multiple of ``ROW_BLOCK``: every member's block starts on 
 and is a whole number of SIMD steps, in a stack of one as in a stack of eight. (Torch splits an
 op across threads only above 32768 elements, and then in at most two chunks up to 65536, which
 stay on SIMD boundaries; wider stacks on many threads could still differ.)
+
+A registered loss (``advisor.losses.register``) has no stacked kernel: ``EachMember`` calls
+each member's own ``build_loss`` module on its slice of the stack, which costs one small
+forward and backward per member but trains exactly as that module does alone.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from advisor.losses._context import (
 from advisor.losses._functions import LOG_VAR_BOUND
 from advisor.records import LossId
 
-__all__ = ["ROW_BLOCK", "StackedLoss", "padded_rows", "stacked_loss"]
+__all__ = ["ROW_BLOCK", "EachMember", "StackedLoss", "padded_rows", "stacked_loss"]
 
 ROW_BLOCK = 64  # a multiple of every SIMD loop step: 2 vectors of 16 floats (AVX-512)
 
@@ -111,6 +115,39 @@ class StackedLoss(nn.Module):
             return (loss * _row_weight(padded, rows, scale, like)).sum(tuple(range(1, loss.ndim)))
         row_weight = self.class_weight[:, target] * _row_weight(padded, rows, 1.0, like)
         return (row_weight * loss).sum(1) / row_weight.sum(1)
+
+
+def _no_kernel(output: Tensor, target: Tensor) -> Tensor:
+    raise NotImplementedError("EachMember calls its members' modules instead")
+
+
+class EachMember(StackedLoss):
+    """The generic ``StackedLoss``: each member's ``build_loss`` module on its own outputs.
+
+    For losses without a stacked kernel (registered ones). Each module sees exactly what it
+    would see alone: the member's real rows (N, width) and the encoded target (N, ...), and must
+    return the scalar mean loss.
+    """
+
+    def __init__(self, loss_id: LossId, modules: Sequence[nn.Module]) -> None:
+        super().__init__(_no_kernel)
+        self.loss_id = loss_id
+        self.members = nn.ModuleList(modules)
+
+    def forward(self, output: Tensor, target: Tensor, rows: int | None = None) -> Tensor:
+        """Each member's mean loss (G,); arguments as ``StackedLoss.forward`` takes them."""
+        rows = output.shape[1] if rows is None else rows
+        target = target[:rows]
+        losses = []
+        for member, module in enumerate(self.members):
+            loss = module(output[member, :rows], target)
+            if loss.ndim != 0:
+                raise UsageError(
+                    f"registered loss {self.loss_id.value!r}: its module returned shape "
+                    f"{tuple(loss.shape)}; forward(output, target) must return the scalar mean"
+                )
+            losses.append(loss)
+        return torch.stack(losses)
 
 
 def _per_member(values: Sequence[float], *, ndim: int = 2) -> Tensor:
@@ -361,7 +398,8 @@ def stacked_loss(
 
     Returns:
         A module whose ``forward(output, target)`` takes the members' head outputs stacked as
-        (G, N, out_dim) and the encoded target, and returns each member's mean loss (G,).
+        (G, N, out_dim) and the encoded target, and returns each member's mean loss (G,):
+        the loss's stacked kernel, or ``EachMember`` for a registered loss.
 
     Raises:
         UsageError: No members, or exactly when ``build_loss`` raises for one of them.
@@ -369,8 +407,12 @@ def stacked_loss(
     spec = get_loss(loss_id)
     if not params_per_member:
         raise UsageError(f"stacked_loss({spec.id.value!r}) needs at least one member; got none")
-    resolved = []
+    resolved, modules = [], []
     for params in params_per_member:
-        build_loss(spec.id, params, context=context)  # same checks, same errors as one member
+        # same checks, same errors as one member
+        modules.append(build_loss(spec.id, params, context=context))
         resolved.append(resolve_params(spec.id, params or {}, context=context))
-    return _FACTORIES[spec.id](resolved, context)
+    factory = _FACTORIES.get(spec.id)
+    if factory is None:
+        return EachMember(spec.id, modules)
+    return factory(resolved, context)

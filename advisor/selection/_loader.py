@@ -2,15 +2,17 @@
 
 Validation is two-layered: pydantic checks the shape (unknown keys, types), then this module
 checks meaning (known fields, operators that suit the field's type, known loss and metric ids,
-effects that carry what they need), with a "did you mean" wherever a name is close to a known one.
+effects that carry what they need), with a "did you mean" wherever a name is close to a known one
+(``advisor._validation``, shared with the loss catalog). The loss ids a rule may name are the
+catalog's: the SPEC's and the registered ones (``advisor.losses.register``, entry points), so a
+loss must be registered before the rules naming it are loaded. Nothing here imports torch.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,9 @@ import yaml
 from pydantic import ValidationError
 
 from advisor._paths import rules_dir
+from advisor._validation import Problems, pydantic_problems, unknown
 from advisor.errors import RuleError
+from advisor.losses._catalog import load_catalog
 from advisor.records import Factor, LossId, MetricId
 from advisor.selection._fields import FIELDS, FieldType
 from advisor.selection._schema import (
@@ -40,30 +44,15 @@ _LOSS_EFFECTS = {Effect.INCLUDE, Effect.EXCLUDE, Effect.RAISE, Effect.LOWER, Eff
 _ORDER_OPS = {Op.LT, Op.LE, Op.GT, Op.GE, Op.BETWEEN}
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+def _loss_ids() -> list[str]:
+    """Every loss id a rule may name: the catalog's (loads the installed entry points once)."""
+    return [loss.value for loss in load_catalog()]
 
 
-def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
-    return f"unknown {kind} {name!r}{_did_you_mean(name, known)}"
-
-
-class _Problems:
-    """Collects ``file:rule-id:field: message`` lines."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.lines: list[str] = []
-
-    def add(self, rule_id: str, field: str, message: str) -> None:
-        self.lines.append(f"{self.source}:{rule_id}:{field}: {message}")
-
-
-def _check_condition(cond: Any, where: str, problems: _Problems, rule_id: str) -> Condition | None:
+def _check_condition(cond: Any, where: str, problems: Problems, rule_id: str) -> Condition | None:
     spec = FIELDS.get(cond.field)
     if spec is None:
-        problems.add(rule_id, where, _unknown("field", cond.field, FIELDS))
+        problems.add(rule_id, where, unknown("field", cond.field, FIELDS))
         return None
     op = Op(cond.op)
     value = cond.value
@@ -90,9 +79,7 @@ def _check_condition(cond: Any, where: str, problems: _Problems, rule_id: str) -
     values = value if op in (Op.IN, Op.BETWEEN) else (value,)
     for item in values:
         if spec.type is FieldType.CHOICE and item not in spec.choices:
-            problems.add(
-                rule_id, where, _unknown(f"value for {spec.name}", str(item), spec.choices)
-            )
+            problems.add(rule_id, where, unknown(f"value for {spec.name}", str(item), spec.choices))
             return None
         if spec.type is FieldType.NUMBER and (
             isinstance(item, bool) or not isinstance(item, int | float)
@@ -105,15 +92,16 @@ def _check_condition(cond: Any, where: str, problems: _Problems, rule_id: str) -
     return Condition(field=cond.field, op=op, value=value)
 
 
-def _check_losses(model: RuleModel, problems: _Problems) -> dict[LossId, float]:
+def _check_losses(model: RuleModel, problems: Problems) -> dict[LossId, float]:
     raw = model.losses
     if raw is None:
         return {}
     weights = dict.fromkeys(raw, 1.0) if isinstance(raw, list) else dict(raw)
     losses: dict[LossId, float] = {}
+    known = _loss_ids()
     for name, weight in weights.items():
-        if name not in LossId.__members__.values():
-            problems.add(model.id, "losses", _unknown("loss id", name, [m.value for m in LossId]))
+        if name not in known:
+            problems.add(model.id, "losses", unknown("loss id", name, known))
         elif weight < 0:
             problems.add(model.id, "losses", f"weight for {name!r} must be >= 0 (use 'lower')")
         else:
@@ -121,18 +109,19 @@ def _check_losses(model: RuleModel, problems: _Problems) -> dict[LossId, float]:
     return losses
 
 
-def _check_params(model: RuleModel, problems: _Problems) -> dict[LossId, dict[str, ParamValue]]:
+def _check_params(model: RuleModel, problems: Problems) -> dict[LossId, dict[str, ParamValue]]:
     parsed: dict[LossId, dict[str, ParamValue]] = {}
+    known = _loss_ids() if model.params else []
     for name, params in (model.params or {}).items():
-        if name not in LossId.__members__.values():
-            problems.add(model.id, "params", _unknown("loss id", name, [m.value for m in LossId]))
+        if name not in known:
+            problems.add(model.id, "params", unknown("loss id", name, known))
             continue
         values: dict[str, ParamValue] = {}
         for param, value in params.items():
             if isinstance(value, FromFieldModel):
                 if value.field not in FIELDS:
                     problems.add(
-                        model.id, f"params.{name}.{param}", _unknown("field", value.field, FIELDS)
+                        model.id, f"params.{name}.{param}", unknown("field", value.field, FIELDS)
                     )
                     continue
                 values[param] = ParamValue(field=value.field, times=value.times, plus=value.plus)
@@ -142,7 +131,7 @@ def _check_params(model: RuleModel, problems: _Problems) -> dict[LossId, dict[st
     return parsed
 
 
-def _check_effect_payload(model: RuleModel, effect: Effect, problems: _Problems) -> None:
+def _check_effect_payload(model: RuleModel, effect: Effect, problems: Problems) -> None:
     needs = {
         Effect.SET: ("params", model.params),
         Effect.METRIC: ("metric", model.metric),
@@ -156,30 +145,24 @@ def _check_effect_payload(model: RuleModel, effect: Effect, problems: _Problems)
         )
 
 
-def _parse_rule(raw: Mapping[str, Any], index: int, problems: _Problems) -> Rule | None:
+def _parse_rule(raw: Mapping[str, Any], index: int, problems: Problems) -> Rule | None:
     label = str(raw.get("id", f"#{index + 1}")) if isinstance(raw, Mapping) else f"#{index + 1}"
     try:
         model = RuleModel.model_validate(raw)
     except ValidationError as exc:
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"]) or "rule"
-            message = error["msg"]
-            if error["type"] == "extra_forbidden":
-                message = _unknown("key", str(error["loc"][-1]), RuleModel.model_fields)
+        for where, message in pydantic_problems(
+            exc, fallback="rule", known=lambda loc: tuple(RuleModel.model_fields)
+        ):
             problems.add(label, where, message)
         return None
     before = len(problems.lines)
     if model.factor not in Factor.__members__.values():
-        problems.add(
-            model.id, "factor", _unknown("factor", model.factor, [f.value for f in Factor])
-        )
+        problems.add(model.id, "factor", unknown("factor", model.factor, [f.value for f in Factor]))
     effect = None
     if model.effect in Effect.__members__.values():
         effect = Effect(model.effect)
     else:  # keep checking the rest of the rule: every problem is reported at once
-        problems.add(
-            model.id, "effect", _unknown("effect", model.effect, [e.value for e in Effect])
-        )
+        problems.add(model.id, "effect", unknown("effect", model.effect, [e.value for e in Effect]))
     conditions = tuple(
         _check_condition(cond, f"when[{i}]", problems, model.id)
         for i, cond in enumerate(model.when)
@@ -194,11 +177,11 @@ def _parse_rule(raw: Mapping[str, Any], index: int, problems: _Problems) -> Rule
             metric = MetricId(model.metric)
         else:
             problems.add(
-                model.id, "metric", _unknown("metric", model.metric, [m.value for m in MetricId])
+                model.id, "metric", unknown("metric", model.metric, [m.value for m in MetricId])
             )
     for key in model.settings or {}:
         if key not in SETTINGS:
-            problems.add(model.id, f"settings.{key}", _unknown("setting", key, SETTINGS))
+            problems.add(model.id, f"settings.{key}", unknown("setting", key, SETTINGS))
     if len(problems.lines) > before or effect is None:
         return None
     return Rule(
@@ -228,17 +211,15 @@ def parse_rules(document: Any, *, source: str) -> tuple[Rule, ...]:
         >>> rules[0].effect.value, rules[0].losses
         ('exclude', {<LossId.HINGE: 'hinge'>: 1.0})
     """
-    problems = _Problems(source)
+    problems = Problems(source)
     if not isinstance(document, Mapping):
         raise RuleError(f"{source}: a rule file is a mapping with 'version' and 'rules'")
     try:
         parsed = RuleFileModel.model_validate(document)
     except ValidationError as exc:
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"]) or "file"
-            message = error["msg"]
-            if error["type"] == "extra_forbidden":
-                message = _unknown("key", str(error["loc"][-1]), RuleFileModel.model_fields)
+        for where, message in pydantic_problems(
+            exc, fallback="file", known=lambda loc: tuple(RuleFileModel.model_fields)
+        ):
             problems.add("-", where, message)
         raise RuleError("\n".join(problems.lines)) from None
     rules: list[Rule] = []
