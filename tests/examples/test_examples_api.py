@@ -38,3 +38,12 @@ def test_optuna_study_example_draws_only_shortlisted_losses():
     shortlist = out.splitlines()[0].removeprefix("shortlist: ").split(", ")
     tried = next(line for line in out.splitlines() if line.startswith("losses tried:"))
     assert set(tried.removeprefix("losses tried: ").split(", ")) <= set(shortlist)
+
+
+@pytest.mark.slow
+def test_explain_choice_example_prints_the_rationale_and_trains_with_the_advice():
+    out = _run("explain_choice.py", "--budget", "3", "--epochs", "60")
+    assert out.startswith("Recommended loss: ")
+    assert "Why:" in out and "PyTorch:" in out
+    accuracy = float(out.rsplit("training accuracy with the advised loss: ", 1)[1].split()[0])
+    assert accuracy > 0.8  # three well-separated cultivars: the advised loss must learn them
