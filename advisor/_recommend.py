@@ -123,6 +123,7 @@ def recommend(
     device: str = "cpu",
     factory: ModelFactory | None = None,
     sample: int | None = None,
+    decimal: str | None = None,
     progress: Callable[[SearchProgress], None] | None = None,
     started_at: float | None = None,
 ) -> Advice:
@@ -145,6 +146,7 @@ def recommend(
         metric=metric,
         rules=rules,
         sample=sample,
+        decimal=decimal,
         seed=seed,
     )
     frame, profile, listed = prepared.frame, prepared.profile, prepared.listed

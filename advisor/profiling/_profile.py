@@ -29,7 +29,7 @@ from advisor.records import (
 from ._features import summarise_features
 from ._histogram import target_histogram
 from ._imbalance import measure_imbalance, multilabel_imbalance
-from ._read import read_table
+from ._read import READ_NOTES, read_table
 from ._tails import describe_target, measure_outliers
 from ._target import choose_target
 from ._task import TaskDecision, infer_task
@@ -45,15 +45,17 @@ def profile(
     task: Task | str | None = None,
     sample: int | None = None,
     seed: int = 0,
+    decimal: str | None = None,
 ) -> DataProfile:
     """Read a CSV file (or take a DataFrame) and profile it.
 
     Args:
-        source: path to a CSV file, or a DataFrame.
+        source: path to a CSV or Parquet file, or a DataFrame.
         target: target column(s); detected when omitted.
         task: a task id that overrides detection (``"ordinal"``, ``Task.REGRESSION``, ...).
         sample: profile this many randomly drawn rows only.
         seed: seed of the row sample and of the subsampled statistics.
+        decimal: the file's decimal mark (``"."`` or ``","``); detected when None.
 
     Returns:
         The profile.
@@ -70,7 +72,7 @@ def profile(
         >>> p.task.value, p.label_encoding.value, p.classes
         ('binary', 'plus_minus_one', ('-1', '1'))
     """
-    frame = read_table(source, sample=sample, seed=seed)
+    frame = read_table(source, sample=sample, seed=seed, decimal=decimal)
     path_hint = None if isinstance(source, pd.DataFrame) else os.fspath(source)
     return profile_frame(frame, target=target, task=task, path_hint=path_hint, seed=seed)
 
@@ -124,6 +126,7 @@ def _profile(
     if len(frame) == 0:
         raise DataError("the table has no rows")
     columns, detection, notes = choose_target(frame, target)
+    read_evidence = _read_notes(frame, notes)
     decision = infer_task(frame, columns, task=task)
     if task is not None:
         detection += f"; task {decision.task.value} set by --task"
@@ -132,6 +135,7 @@ def _profile(
     feature_names = [c for c in frame.columns if c not in columns]
     features, sampled = summarise_features(frame, feature_names, seed=seed)
     evidence: dict[str, Any] = dict(decision.evidence)
+    evidence.update(read_evidence)
     if sampled:
         evidence["feature_n_unique_sampled"] = True
 
@@ -162,6 +166,27 @@ def _profile(
         evidence=evidence,
         histogram=histogram,
     )
+
+
+def _read_notes(frame: pd.DataFrame, notes: list[str]) -> dict[str, Any]:
+    """What reading changed (``_read``): warnings for the user, evidence for the JSON."""
+    read = frame.attrs.get(READ_NOTES)
+    if not isinstance(read, dict):
+        return {}
+    evidence: dict[str, Any] = {}
+    if read.get("decimal") == ",":
+        evidence["decimal_mark"] = ","
+        if read.get("decimal_detected"):
+            notes.append(
+                f"read numbers with a decimal comma ({read.get('decimal_why')}); "
+                "pass --decimal . if the comma separates thousands"
+            )
+    converted = dict(read.get("converted") or {})
+    if converted:
+        evidence["read_as_numbers"] = converted
+        listed = "; ".join(f"{name!r} ({how})" for name, how in converted.items())
+        notes.append(f"read text columns as numbers: {listed}")
+    return evidence
 
 
 def _target_stats(
