@@ -8,6 +8,7 @@ that train, so ``--help``, ``rules`` and ``losses`` stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -35,9 +36,18 @@ TASKS = [
 
 
 def _console(stderr: bool = False):
+    """A rich console; colour follows rich (off when NO_COLOR is set or output is no terminal).
+
+    A pipe gets 120 columns unless COLUMNS says otherwise, so saved output is readable and
+    does not depend on the terminal the command happened to run from.
+    """
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=stderr, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+    stream = sys.stderr if stderr else sys.stdout
+    piped = not stream.isatty() and not os.environ.get("COLUMNS")
+    return Console(stderr=stderr, soft_wrap=False, width=120 if piped else None)
 
 
 def _targets(value: str | None) -> list[str] | None:
@@ -45,12 +55,79 @@ def _targets(value: str | None) -> list[str] | None:
         return None
     names = [name.strip() for name in value.split(",") if name.strip()]
     if not names:
-        raise click.BadParameter("give one column name, or several separated by commas")
+        raise click.BadParameter(
+            "give one column name, or several separated by commas", param_hint="'--target'"
+        )
     return names
 
 
+# characters json.dumps leaves raw with ensure_ascii=False that a terminal acts on (C1 controls,
+# bidi overrides) or that end a line in JavaScript; structural JSON is ASCII, so they can only
+# sit inside strings, where a \uXXXX escape reads back as the same text
+_JSON_UNSAFE = {
+    ord(c): f"\\u{ord(c):04x}"
+    for c in [chr(i) for i in range(0x7F, 0xA0)]
+    + list("\u061c\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e")
+    + list("\u2066\u2067\u2068\u2069")
+}
+
+
+class _Seconds(click.ParamType):
+    """A positive, finite number of seconds (click's FloatRange lets nan and inf through)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        import math
+
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or seconds <= 0:
+            self.fail(f"{value!r} is not a positive, finite number of seconds", param, ctx)
+        return seconds
+
+
+SECONDS = _Seconds()
+# numpy and torch take seeds in [0, 2**32)
+SEED = click.IntRange(min=0, max=2**32 - 1)
+
+
 def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False).translate(_JSON_UNSAFE))
+
+
+def _say(line: str) -> None:
+    """One line on stdout, made safe for a terminal (``--quiet``'s output)."""
+    from advisor.report import printable
+
+    click.echo(printable(line))
+
+
+@contextlib.contextmanager
+def _warnings_to_stderr(quiet: bool):
+    """Print each ``AdvisorWarning`` once, as one line on stderr, when the command succeeds.
+
+    The same warnings are in the profile (and so in the JSON); stderr is where a person who
+    pipes stdout sees them. Other libraries' warnings are not the user's to act on: they are
+    shown only with ``--debug``. A failing command prints its one error line and nothing else.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    from advisor.report import printable
+
+    debug = bool(click.get_current_context().find_root().params.get("debug"))
+    lines = []
+    for item in caught:
+        if issubclass(item.category, AdvisorWarning):
+            lines.append(f"lossadvisor: warning: {printable(item.message)}")
+        elif debug:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+    if not quiet:
+        for line in dict.fromkeys(lines):
+            click.echo(line, err=True)
 
 
 _data_argument = click.argument("data", type=click.Path(dir_okay=True, path_type=str))
@@ -60,6 +137,20 @@ _target_option = click.option(
 _task_option = click.option("--task", type=click.Choice(TASKS), help="override the detected task")
 _sample_option = click.option(
     "--sample", type=click.IntRange(min=10), help="profile and search a random sample of N rows"
+)
+_quiet_option = click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="print only the answer in one line (only the JSON with --json); no warnings",
+)
+_decimal_option = click.option(
+    "--decimal",
+    type=click.Choice([",", "."]),
+    help="decimal mark of the numbers in DATA (detected when absent): , or .",
+)
+_device_option = click.option(
+    "--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1"
 )
 
 
@@ -84,7 +175,7 @@ def cli(debug: bool) -> None:
 )
 @click.option(
     "--budget",
-    type=click.FloatRange(min=0, min_open=True),
+    type=SECONDS,
     default=60.0,
     show_default=True,
     help="seconds for the confirmation search",
@@ -93,7 +184,7 @@ def cli(debug: bool) -> None:
     "--trials", type=click.IntRange(min=1), help="exploration trials (default 4 per loss)"
 )
 @click.option("--no-search", is_flag=True, help="rules only: no training")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--storage", help="Optuna storage URL (sqlite:///f.db, postgresql://..., journal:PATH)"
 )
@@ -106,10 +197,12 @@ def cli(debug: bool) -> None:
     type=click.Path(dir_okay=False),
     help="extra rule file (repeatable)",
 )
-@click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1")
+@_device_option
 @_sample_option
+@_decimal_option
 @click.option("--json", "as_json", is_flag=True, help="print the SPEC's JSON document")
 @click.option("--report", type=click.Path(dir_okay=False), help="also write an HTML report")
+@_quiet_option
 def recommend(
     data: str,
     target: str | None,
@@ -126,17 +219,23 @@ def recommend(
     rule_files: Sequence[str],
     device: str,
     sample: int | None,
+    decimal: str | None,
     as_json: bool,
     report: str | None,
+    quiet: bool,
 ) -> None:
     """Recommend a loss for DATA (a CSV file), with its evidence and PyTorch code."""
     from advisor._recommend import recommend as run
-    from advisor.report import render_advice, write_html
+    from advisor.report import recommendation_line, render_advice, write_html
 
     _check_device(device)
+    if resume and not storage:
+        raise click.BadOptionUsage(
+            "resume", "--resume needs --storage URL: only a stored study can be continued"
+        )
     if report:
-        _check_writable(report)
-    with _progress(enabled=not no_search) as progress:
+        _check_report(report, data)
+    with _warnings_to_stderr(quiet), _progress(enabled=not (no_search or quiet)) as progress:
         advice = run(
             data,
             target=_targets(target),
@@ -153,6 +252,7 @@ def recommend(
             resume=resume,
             device=device,
             sample=sample,
+            decimal=decimal,
             progress=progress,
             started_at=(click.get_current_context().obj or {}).get("started"),
         )
@@ -160,6 +260,8 @@ def recommend(
         write_html(advice, report)
     if as_json:
         _print_json(advice.to_dict())
+    elif quiet:
+        _say(recommendation_line(advice))
     else:
         _console().print(render_advice(advice))
 
@@ -169,17 +271,31 @@ def recommend(
 @_target_option
 @_task_option
 @_sample_option
+@_decimal_option
+@_device_option
 @click.option("--json", "as_json", is_flag=True, help="print the profile object as JSON")
+@_quiet_option
 def profile(
-    data: str, target: str | None, task: str | None, sample: int | None, as_json: bool
+    data: str,
+    target: str | None,
+    task: str | None,
+    sample: int | None,
+    decimal: str | None,
+    device: str,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Measure what matters for the choice of loss in DATA."""
     from advisor.profiling import profile as run
-    from advisor.report import render_profile
+    from advisor.report import profile_line, render_profile
 
-    result = run(data, target=_targets(target), task=task, sample=sample)
+    _check_device(device)
+    with _warnings_to_stderr(quiet):
+        result = run(data, target=_targets(target), task=task, sample=sample, decimal=decimal)
     if as_json:
         _print_json(result.to_dict())
+    elif quiet:
+        _say(profile_line(result))
     else:
         _console().print(render_profile(result))
 
@@ -192,7 +308,10 @@ def profile(
 @click.option("--metric", help="validation metric id (default: chosen by the rules)")
 @click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False))
 @_sample_option
+@_decimal_option
+@_device_option
 @click.option("--json", "as_json", is_flag=True, help="profile, shortlist and trace as JSON")
+@_quiet_option
 def explain(
     data: str,
     target: str | None,
@@ -201,27 +320,40 @@ def explain(
     metric: str | None,
     rule_files: Sequence[str],
     sample: int | None,
+    decimal: str | None,
+    device: str,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Profile DATA and show the shortlist with the full rule trace (no training)."""
     from advisor._recommend import profile_for_metric
     from advisor.profiling import read_table
-    from advisor.report import render_profile, render_shortlist, render_trace
+    from advisor.report import render_profile, render_shortlist, render_trace, shortlist_line
     from advisor.selection import load_rules, shortlist
 
-    frame = read_table(data, sample=sample)
-    result = profile_for_metric(frame, target=_targets(target), task=task, metric=metric, path=data)
-    listed = shortlist(result, objective=objective, rules=load_rules(rule_files), metric=metric)
+    _check_device(device)
+    with _warnings_to_stderr(quiet):
+        rules = load_rules(rule_files)
+        frame = read_table(data, sample=sample, decimal=decimal)
+        result = profile_for_metric(
+            frame, target=_targets(target), task=task, metric=metric, path=data
+        )
+        listed = shortlist(result, objective=objective, rules=rules, metric=metric)
     if as_json:
         _print_json(
             {
+                "schema_version": 1,
                 "profile": result.to_dict(),
                 "shortlist": [c.to_dict() for c in listed.candidates],
                 "excluded": [c.to_dict() for c in listed.excluded],
                 "metric": listed.metric.value,
+                "objective": listed.objective.to_dict(),
                 "trace": [f.to_dict() for f in listed.trace],
             }
         )
+        return
+    if quiet:
+        _say(shortlist_line(listed))
         return
     console = _console()
     console.print(render_profile(result))
@@ -297,14 +429,35 @@ def rules(rule_files: Sequence[str], as_json: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "--document",
+    type=click.Choice(["recommend", "profile", "explain"]),
+    help="the schema of one document only (default: one schema that accepts all three)",
+)
+def schema(document: str | None) -> None:
+    """Print the JSON Schema (2020-12) of the --json documents, schema_version 1."""
+    from advisor.report import json_schema
+
+    _print_json(json_schema(document))
+
+
+@cli.command()
 @click.option("--storage", required=True, help="the Optuna storage URL of the running study")
 @click.option("--study-name", required=True, help="the study to join")
-@click.option(
-    "--budget", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True
-)
+@click.option("--budget", type=SECONDS, default=60.0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
-def worker(storage: str, study_name: str, budget: float, device: str) -> None:
-    """Join a running study from any machine that can read the same data path.
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="this machine's copy of the data (default: the path the study recorded); "
+    "its content must be the same",
+)
+def worker(storage: str, study_name: str, budget: float, device: str, data: str | None) -> None:
+    """Join a running study from any machine that can read the same data.
+
+    The worker takes any trial that is due, exploration or confirmation alike, until the
+    study is decided or --budget runs out. It refuses (exit 2) data whose content differs
+    from the study's. Ctrl-C marks its trials in flight failed and exits 130.
 
     A worker trains on one CPU thread unless OMP_NUM_THREADS says otherwise: workers exist to
     run side by side, and OpenMP threads of several processes that spin-wait on shared cores
@@ -320,16 +473,29 @@ def worker(storage: str, study_name: str, budget: float, device: str) -> None:
     _check_device(device)
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)
-    done = join_study(storage=storage, study_name=study_name, budget_s=budget, device=device)
+    done = join_study(
+        storage=storage, study_name=study_name, budget_s=budget, device=device, data=data
+    )
     click.echo(f"worker finished {done} trials of study {study_name!r}")
 
 
-def _check_writable(path: str) -> None:
-    """Fail before any work if the report could not be written at the end."""
+def _check_report(path: str, data: str) -> None:
+    """Fail before any work if the report could not be written at the end, or would clobber.
+
+    The report is an HTML page, so a path that does not end in .html (a typo such as
+    ``--report data.csv``, or ``results.json``) is refused rather than overwritten.
+    """
     import os
 
     from advisor.errors import UsageError
 
+    if not path.lower().endswith((".html", ".htm")):
+        raise UsageError(
+            f"--report {path!r} is not an .html path; the report is an HTML page, "
+            "name it like report.html"
+        )
+    if os.path.exists(data) and os.path.exists(path) and os.path.samefile(data, path):
+        raise UsageError(f"--report {path!r} is the input data; choose another file name")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise UsageError(

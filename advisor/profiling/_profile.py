@@ -125,6 +125,10 @@ def _profile(
         frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     if len(frame) == 0:
         raise DataError("the table has no rows")
+    if len(frame) == 1:
+        raise DataError(
+            "the table has only 1 data row; a loss cannot be chosen from one value, add rows"
+        )
     columns, detection, notes = choose_target(frame, target)
     read_evidence = _read_notes(frame, notes)
     decision = infer_task(frame, columns, task=task)
@@ -258,6 +262,12 @@ def _imbalance(decision: TaskDecision, notes: list[str]) -> ImbalanceStats | Non
             for token in {t.strip() for t in str(text).split("|") if t.strip()}:
                 positives[token] += int(count)
         return _multilabel(positives, values.n, notes)
+    if decision.encoding is LabelEncoding.PROBABILITY and values.kind == "number":
+        # soft binary labels: the balance a hard-label sample of them would have, in
+        # expectation (at least one row each, so a rare event keeps a finite ratio)
+        positive = float(np.sum(values.numbers))
+        ones = min(max(1, round(positive)), values.n - 1)
+        return measure_imbalance({classes[0]: values.n - ones, classes[1]: ones})
     levels, counts = values.levels()
     if values.kind == "bool":
         labels = ["true" if level else "false" for level in levels]

@@ -109,6 +109,7 @@ DATA_CASES = [
         "holds dates",
     ),
     ("no_rows", pd.DataFrame({"x": [], "y": []}), "no rows"),
+    ("one_row", pd.DataFrame({"x": [1.0], "y": [2.0]}), "only 1 data row"),
 ]
 
 
