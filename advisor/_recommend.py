@@ -37,6 +37,10 @@ __all__ = ["profile_for_metric", "recommend", "recommendation_from"]
 _PARAM_DIGITS = 4
 REPORT_RESERVE_S = 2.0  # interpreter start-up before the clock, the recommendation, printing
 MIN_SEARCH_S = 1.0
+ROBUST_VALIDATION_NOTE = (
+    "validation scored without the labels that a robust (Huber) fit of each split's training "
+    "rows flags as gross errors (modified z > 3.5): the errors cannot decide the comparison"
+)
 
 
 def _rounded(params: dict) -> dict:
@@ -90,6 +94,8 @@ def recommendation_from(
     rationale = [reason.text for reason in chosen.reasons if reason.effect != "note"]
     rationale += [reason.text for reason in chosen.reasons if reason.effect == "note"]
     rationale.append(f"validation metric {listed.metric.value}: {listed.metric_reason}")
+    if search is not None and listed.settings.get("robust_validation"):
+        rationale.append(ROBUST_VALIDATION_NOTE)
     rationale.append(verdict)
     if lr is not None:
         rationale.append(f"best learning rate in the short runs (AdamW): {lr:.2g}")

@@ -57,6 +57,7 @@ SETTINGS = {
     "max_candidates": "largest shortlist kept (2..6)",
     "min_candidates": "smallest shortlist kept, even with low scores",
     "repeats": "seeds/splits each finalist is repeated over in the confirmation",
+    "robust_validation": "1: score validation rows that a robust fit does not flag as gross errors",
 }
 
 

@@ -111,6 +111,10 @@ RULE_CASES: dict[str, tuple[Case, Case | None]] = {
         case("regression", outlier_rate=0.2),
         case("regression_count", outlier_rate=0.2),
     ),
+    "robust-validation": (
+        case("regression", outlier_rate=0.1, residual_rate=0.1),
+        case("regression_positive", outlier_rate=0.1, residual_rate=0.1),
+    ),
     "metric-classes": (MULTI, ORDINAL),
     "metric-imbalanced": (case("binary", ratio=4.0), case("multilabel", ratio=4.0)),
     "metric-ordinal": (ORDINAL, MULTI),
@@ -274,6 +278,11 @@ THRESHOLDS = [
     *[
         ("outliers-robust", "regression", None, "residual_rate", v, f)
         for v, f in [(0.049, False), (0.051, True)]
+    ],
+    # outliers.residual_rate > 0.05: validation without the labels a robust fit flags
+    *[
+        ("robust-validation", "regression", None, "residual_rate", v, f)
+        for v, f in [(0.049, False), (0.05, False), (0.051, True)]
     ],
     # 1.5 <= imbalance.ratio < 3 (the 'mild' band of ImbalanceLevel)
     *[
