@@ -48,10 +48,12 @@ __all__ = [
     "class_probabilities",
     "decode_levels",
     "coding_context",
+    "coding_of",
     "coding_transform",
     "decode_output",
     "encode_target",
     "explain",
+    "labels_in_order",
     "output_activation",
     "target_coding",
 ]
@@ -84,13 +86,14 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _labels_in_order(
+def labels_in_order(
     frame: pd.DataFrame, profile: DataProfile, codes: np.ndarray
 ) -> tuple[Any, ...] | None:
     """The original class labels in code order: the first value seen with each code.
 
     Strings take the profile's spelling (stripped); numbers and booleans keep their type, so
-    decoded predictions compare equal to the user's ``y``.
+    decoded predictions compare equal to the user's ``y``. ``codes`` is ``split_xy``'s target
+    of ``frame``. None for regression; class or label names for several target columns.
     """
     if profile.task.is_regression or not profile.classes:
         return None
@@ -107,13 +110,17 @@ def _labels_in_order(
     return tuple(labels)
 
 
-def target_coding(frame: pd.DataFrame, profile: DataProfile, loss: LossId | str) -> TargetCoding:
-    """Measure the ``TargetCoding`` of ``loss`` on the training target of ``frame``.
+def coding_of(
+    y: np.ndarray, *, profile: DataProfile, loss: LossId | str, labels: tuple[Any, ...] | None
+) -> TargetCoding:
+    """The ``TargetCoding`` of ``loss`` on a canonical training target ``y``.
+
+    It holds what ``fit_short`` derives from the same rows (``build_context``, ``fit_target``),
+    so a network trained there is decoded here exactly as the search scored it.
 
     Raises:
         DataError: the target does not fit the loss (e.g. gamma on values that are not > 0).
     """
-    _, y = split_xy(frame, profile)
     context = build_context(y, task=profile.task, n_classes=profile.n_classes or None)
     transform = fit_target(loss, y, context=context)
     return TargetCoding(
@@ -126,8 +133,18 @@ def target_coding(frame: pd.DataFrame, profile: DataProfile, loss: LossId | str)
         context_scale=float(context.target_scale),
         center=float(transform.center),
         scale=float(transform.scale),
-        labels=_labels_in_order(frame, profile, y),
+        labels=labels,
     )
+
+
+def target_coding(frame: pd.DataFrame, profile: DataProfile, loss: LossId | str) -> TargetCoding:
+    """Measure the ``TargetCoding`` of ``loss`` on the whole target of ``frame``.
+
+    Raises:
+        DataError: the target does not fit the loss (e.g. gamma on values that are not > 0).
+    """
+    _, y = split_xy(frame, profile)
+    return coding_of(y, profile=profile, loss=loss, labels=labels_in_order(frame, profile, y))
 
 
 def coding_context(coding: TargetCoding) -> LossContext:
