@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     )
     from advisor.losses._registry import ENTRY_POINT_GROUP, CustomLoss, register, unregister
     from advisor.losses._snippet import pytorch_snippet
-    from advisor.losses._stacked import StackedLoss, padded_rows, stacked_loss
+    from advisor.losses._stacked import EachMember, StackedLoss, padded_rows, stacked_loss
     from advisor.losses._targets import TargetTransform, fit_target, output_size
 
 _HOMES = {
@@ -66,13 +66,14 @@ _HOMES = {
     ),
     "advisor.losses._registry": ("ENTRY_POINT_GROUP", "CustomLoss", "register", "unregister"),
     "advisor.losses._snippet": ("pytorch_snippet",),
-    "advisor.losses._stacked": ("StackedLoss", "padded_rows", "stacked_loss"),
+    "advisor.losses._stacked": ("EachMember", "StackedLoss", "padded_rows", "stacked_loss"),
     "advisor.losses._targets": ("TargetTransform", "fit_target", "output_size"),
 }
 _LAZY = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "CustomLoss",
+    "EachMember",
     "ENTRY_POINT_GROUP",
     "HeadKind",
     "LossContext",

@@ -258,8 +258,8 @@ def _load_entry_points() -> list[str]:
             problems.add(
                 point.name,
                 "entry",
-                f"{point.value!r} is a {type(loaded).__name__}; expected a mapping of "
-                "register()'s keyword arguments, or a function returning one",
+                f"{point.value!r} gave {loaded!r}; expected a mapping of register()'s "
+                "keyword arguments, or a function returning one",
             )
         else:
             arguments = dict(loaded)
