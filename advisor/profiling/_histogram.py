@@ -48,7 +48,10 @@ def target_histogram(
     bulk = measured[~flagged]
     if bulk.size == 0:  # cannot happen with a median-centred z, but never bin nothing
         bulk, flagged = measured, np.zeros_like(flagged)
-    bins = min(max_bins, len(np.histogram_bin_edges(bulk, bins="auto")) - 1)
+    # numpy's rule, but at least one bin per 20 values up to 20 bins: "auto" is coarse for
+    # a few hundred rows, where the shape is what the reader looks for
+    auto = len(np.histogram_bin_edges(bulk, bins="auto")) - 1
+    bins = min(max_bins, max(auto, min(20, bulk.size // 20)))
     counts, edges = np.histogram(bulk, bins=max(bins, 1))
     outliers = values[flagged]
     if outliers.size > MAX_OUTLIERS:  # an even spread over the sorted values keeps both ends

@@ -22,6 +22,7 @@ from typing import Any
 from advisor.errors import UsageError
 from advisor.records import Advice, Candidate, RuleFiring
 from advisor.report._plots import curves_svg, paired_scores_svg, target_svg
+from advisor.report._terminal import printable
 from advisor.report._wording import race_note
 
 __all__ = ["embed_json", "render_html", "write_html"]
@@ -49,16 +50,17 @@ color:var(--dim);font-weight:600}
 .card span{font-size:1.02rem;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.92rem}
 td,th{border-bottom:1px solid var(--line);padding:.4rem .6rem;text-align:left;vertical-align:top;
-overflow-wrap:anywhere}
+overflow-wrap:break-word}
+td:last-child{overflow-wrap:anywhere}
 th{background:var(--soft);font-weight:600;white-space:nowrap}
-td code{white-space:nowrap}td.params{min-width:8rem}
+td code,.id{white-space:nowrap}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.pick td{background:#f0fbf3}tr.pick td:first-child{box-shadow:inset 3px 0 var(--pick)}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.86rem}
 pre{background:var(--soft);border:1px solid var(--line);border-radius:8px;padding:1rem;
 white-space:pre-wrap;overflow-wrap:anywhere;overflow-x:auto;margin:.75rem 0}
 figure{margin:1rem 0 1.5rem}
-svg.figure{display:block;width:100%;height:auto;max-width:54rem}
+svg.figure{display:block;width:100%;height:auto}
 figcaption{color:var(--dim);font-size:.88rem;margin-top:.4rem}
 .verdict{font-weight:600;color:var(--ink)}
 .note{border-left:3px solid var(--warn);background:#fff8c5;padding:.5rem .8rem;margin:.5rem 0;
@@ -91,7 +93,8 @@ _JSON_ESCAPES = str.maketrans(
 
 
 def _e(value: object) -> str:
-    return html.escape("-" if value is None else str(value))
+    # control characters are HTML parse errors; show them as the terminal does (\x1b)
+    return html.escape(printable("-" if value is None else value, keep_newlines=True))
 
 
 def embed_json(data: Any) -> str:
@@ -133,6 +136,15 @@ def _table(
 
 def _params(params: Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _value(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _params_cell(params: Any) -> str:
+    """Escaped ``k=v`` pairs (floats to 4 digits) that wrap between pairs, never inside one."""
+    return ", ".join(f"<span class=id>{_e(k)}={_e(_value(v))}</span>" for k, v in params.items())
 
 
 def _figure(svg: str | None, caption: str) -> str:
@@ -244,7 +256,7 @@ def _shortlist(advice: Advice) -> list[str]:
         )
         return [
             f"<code>{_e(candidate.loss.value)}</code>",
-            _e(_params(candidate.params)),
+            _params_cell(candidate.params),
             f"{candidate.score:g}",
             reasons,
         ]
@@ -281,7 +293,7 @@ def _confirmation(advice: Advice) -> list[str]:
         rows.append(
             [
                 f"<code>{_e(result.loss.value)}</code>",
-                _e(_params(result.params)),
+                _params_cell(result.params),
                 f"{result.mean:.4g}",
                 f"{result.std:.2g}",
                 str(result.n),
@@ -301,20 +313,24 @@ def _confirmation(advice: Advice) -> list[str]:
         parts.append(f"<p class=dim>{_e(note)}</p>")
     statement = search.comparison.statement if search.comparison else ""
     caption = (
-        f"<span class=verdict>{_e(rec.verdict)}</span> "
-        + (f"{_e(statement)}. " if statement else "")
+        f"<span class=verdict>{_e(rec.verdict)}.</span> "
+        + (f"{_e(statement)}. " if statement and statement != rec.verdict else "")
         + "Each grey line joins one split's scores across the losses (the same rows for "
         "every loss), so a consistent gap shows as parallel lines; bars are the means, the "
         f"shaded column is the chosen loss, <code>{_e(rec.loss.value)}</code>."
     )
-    parts.append(_figure(paired_scores_svg(search, rec.loss), caption))
-    parts.append(
-        _figure(
-            curves_svg(search, rec.loss),
-            "Validation score while training each finalist's best setting on the first "
-            "confirmation split; the run stops early once the score stops improving.",
-        )
-    )
+    paired, curves = paired_scores_svg(search, rec.loss), curves_svg(search, rec.loss)
+    if paired is not None:
+        parts += ["<h3>Scores on the paired splits</h3>", _figure(paired, caption)]
+    if curves is not None:
+        parts += [
+            "<h3>Learning curves</h3>",
+            _figure(
+                curves,
+                "Validation score while training each finalist's best setting on the first "
+                "confirmation split; the run stops early once the score stops improving.",
+            ),
+        ]
     return parts
 
 
@@ -325,7 +341,7 @@ def _trace(advice: Advice) -> list[str]:
         return [
             [
                 f"<code>{_e(f.rule)}</code>",
-                _e(f.factor.value),
+                f"<span class=id>{_e(f.factor.value)}</span>",
                 _e(f.effect),
                 _e(f.detail),
             ]

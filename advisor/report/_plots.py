@@ -56,6 +56,7 @@ _RC = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
+    "axes.axisbelow": True,
     "grid.color": "#e6e9ed",
     "grid.linewidth": 0.8,
     "xtick.color": "#555555",
@@ -143,7 +144,7 @@ def histogram_figure(histogram: TargetHistogram):
         top, strip = figure.subplots(2, 1, height_ratios=(4, 1))
     else:
         top, strip = figure.subplots(1, 1), None
-    top.stairs(counts, edges, fill=True, color=BULK, alpha=0.85, label="values")
+    top.stairs(counts, edges, fill=True, color=BULK, label="values")
     top.stairs(counts, edges, color="#2f4f7f", linewidth=0.8)
     top.set_ylabel("rows")
     top.grid(axis="x", visible=False)
@@ -158,9 +159,8 @@ def histogram_figure(histogram: TargetHistogram):
         strip.scatter(
             outliers,
             jitter,
-            s=14,
+            s=22,
             color=OUTLIER,
-            alpha=0.8,
             linewidths=0,
             label=f"{histogram.n_outliers} outliers ({histogram.rule})",
         )
