@@ -252,11 +252,13 @@ def test_recommend_on_soft_label_columns(capsys, tmp_path):
     for i, name in enumerate(["p_red", "p_green", "p_blue"]):
         frame[name] = soft[:, i].round(6)
     frame[["p_red", "p_green", "p_blue"]] = frame[["p_red", "p_green", "p_blue"]].div(
-        frame[["p_red", "p_green", "p_blue"]].sum(axis=1), axis=0)
+        frame[["p_red", "p_green", "p_blue"]].sum(axis=1), axis=0
+    )
     path = tmp_path / "soft.csv"
     frame.to_csv(path, index=False)
-    code, out, err = run(capsys, "recommend", path, "--target", "p_red,p_green,p_blue",
-                         "--json", *TINY)
+    code, out, err = run(
+        capsys, "recommend", path, "--target", "p_red,p_green,p_blue", "--json", *TINY
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["profile"]["label_encoding"] == "probability"
@@ -298,3 +300,122 @@ def test_a_worker_trains_on_one_thread_unless_told(capsys, monkeypatch, omp, exp
         torch.set_num_threads(threads)
     assert code == 0 and "worker finished 0 trials" in out
     assert seen == [expected]
+
+
+# --------------------------------------------------------------------------- what users see
+
+HOSTILE_NAMES = {
+    "closing tag": "y[/]",
+    "style tag": "[red]y",
+    "link": "[link=http://x]y",
+    "control characters": "y\x1b[31mred\x07",
+    "right-to-left": "\u05e9\u05dc\u05d5\u05dd\u202eevil",
+    "500 characters": "y" * 500,
+    "html": "<!--<script>",
+}
+
+
+def _hostile_csv(tmp_path: Path, name: str) -> Path:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"[bold]x": rng.normal(size=60), name: rng.normal(size=60)})
+    path = tmp_path / "hostile.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_NAMES))
+def test_hostile_names_in_terminal_json_and_html(capsys, tmp_path, case):
+    from advisor.report import printable, render_html
+    from advisor.report._terminal import _t
+
+    name = HOSTILE_NAMES[case]
+    path = _hostile_csv(tmp_path, name)
+    shown = printable(name)  # what a terminal may show: controls written as escapes
+    for command in (["profile"], ["recommend", "--no-search"], ["explain"]):
+        code, out, err = run(capsys, *command, path, "--target", name)
+        assert code == 0, err
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+        flat = "".join(line.strip("│ ") for line in out.splitlines())  # undo the folding
+        assert shown in flat, (command, shown)
+    for command in (["profile", "--json"], ["recommend", "--no-search", "--json"]):
+        code, out, err = run(capsys, *command, path, "--target", name)
+        assert code == 0, err
+        assert "\u202e" not in out and "\x1b" not in out  # escaped inside the JSON strings
+        data = json.loads(out)
+        assert (data.get("profile") or data)["target"] == [name]  # round-trips exactly
+    assert _t(name).plain == shown
+    from advisor._recommend import recommend
+
+    page = render_html(recommend(path, target=name, search=False))
+    assert "<!--<script>" not in page and "\x1b" not in page
+
+
+@pytest.mark.parametrize("columns", ["80", "120", None])
+def test_losses_never_cuts_an_id_or_a_task(columns):
+    from click.testing import CliRunner
+
+    from advisor.cli import cli
+    from advisor.records import Task
+
+    env = {"COLUMNS": columns} if columns else {"COLUMNS": ""}  # None: a pipe (120 columns)
+    result = CliRunner().invoke(cli, ["losses"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "…" not in result.stdout and "..." not in result.stdout
+    assert max(len(line.rstrip()) for line in lines) <= int(columns or 120)
+    words = {word.strip(",;") for line in lines for word in line.split()}
+    assert {loss.value for loss in LossId} <= words
+    assert {task.value for task in Task} <= words
+
+
+def test_quiet_prints_only_the_answer(capsys, tmp_path):
+    code, out, err = run(capsys, "recommend", EXAMPLES / "diabetes.csv", "--no-search", "-q")
+    assert code == 0 and err == ""  # diabetes raises a warning: --quiet keeps it off stderr
+    assert len(out.splitlines()) == 1
+    assert out.split()[0] in {loss.value for loss in LossId}
+    assert "confidence" in out
+    code, out, err = run(
+        capsys, "recommend", EXAMPLES / "diabetes.csv", "--no-search", "--quiet", "--json"
+    )
+    assert code == 0 and err == ""
+    assert json.loads(out)["schema_version"] == 1
+    code, out, err = run(capsys, "profile", EXAMPLES / "wine.csv", "--quiet")
+    assert code == 0 and out.startswith("multiclass (string) target cultivar")
+    assert len(out.splitlines()) == 1
+    code, out, _ = run(capsys, "explain", EXAMPLES / "wine.csv", "--quiet")
+    assert code == 0 and len(out.splitlines()) == 1 and "rule score" in out
+
+
+def test_warnings_go_to_stderr_one_line_each_and_into_the_json(capsys):
+    for extra in ([], ["--json"]):
+        code, out, err = run(capsys, "recommend", EXAMPLES / "diabetes.csv", "--no-search", *extra)
+        assert code == 0
+        lines = err.splitlines()
+        assert lines and all(line.startswith("lossadvisor: warning: ") for line in lines)
+        if extra:
+            warnings = json.loads(out)["profile"]["warnings"]
+            assert [f"lossadvisor: warning: {w}" for w in warnings] == lines
+
+
+def test_colour_follows_no_color_and_the_terminal():
+    import re
+
+    from click.testing import CliRunner
+
+    from advisor.cli import cli
+
+    colour = re.compile(r"\x1b\[[0-9;]*(3[0-9]|9[0-7])m")  # foreground colours
+    runner = CliRunner()
+    piped = runner.invoke(cli, ["profile", str(EXAMPLES / "wine.csv")], env={"FORCE_COLOR": ""})
+    assert piped.exit_code == 0 and "\x1b[" not in piped.stdout  # not a terminal: no codes
+    forced = runner.invoke(
+        cli, ["profile", str(EXAMPLES / "wine.csv")], env={"FORCE_COLOR": "1", "NO_COLOR": ""}
+    )
+    assert colour.search(forced.stdout)  # the check can fail: colour shows when forced
+    no_color = runner.invoke(
+        cli, ["profile", str(EXAMPLES / "wine.csv")], env={"FORCE_COLOR": "1", "NO_COLOR": "1"}
+    )
+    assert no_color.exit_code == 0 and not colour.search(no_color.stdout)
