@@ -99,9 +99,10 @@ class LossId(enum.StrEnum):
     values, ``repr``, ``__members__``, ``LossId["MSE"]``, pickling by value, the
     ``isinstance(value, enum.Enum)`` of ``to_dict``), and any gap would show up far from here.
     Extending the enum adds a member through ``enum._proto_member``, the very step the enum
-    class runs for each member it is created with, on Python 3.11 to 3.13 alike; the tests pin
-    down lookup, iteration, ``in``, pickling and copying, so a Python release that changes that
-    step fails loudly. Members are added and removed only by the loss registry, under its lock.
+    class runs for each member of its body (in CPython 3.11, 3.12 and 3.13 alike; 3.13 moved
+    the bookkeeping into ``EnumType._add_member_``, which that step calls). The tests pin down
+    lookup, iteration, ``in``, pickling and copying, so a Python release that changes the step
+    fails loudly. Members are added and removed only by the loss registry, under its lock.
 
     An unknown string asks the registry (``_missing_``), which loads the installed entry points
     once, then raises ``UsageError`` with a "did you mean"; so unpickling a registered id in a
