@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from advisor.cli import main
 from advisor.records import LossId, MetricId
+from advisor.report import json_schema
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SPEC_KEYS = {"schema_version", "input", "profile", "shortlist", "search", "recommendation"}
@@ -104,6 +106,7 @@ def test_recommend_json_on_each_example(capsys, example, task):
     code, out, err = run(capsys, "recommend", EXAMPLES / example, "--json", *TINY)
     assert code == 0, err
     data = json.loads(out)
+    jsonschema.validate(data, json_schema("recommend"), cls=jsonschema.Draft202012Validator)
     assert set(data) >= SPEC_KEYS
     assert data["schema_version"] == 1
     if task:
@@ -261,6 +264,7 @@ def test_recommend_on_soft_label_columns(capsys, tmp_path):
     )
     assert code == 0, err
     data = json.loads(out)
+    jsonschema.validate(data, json_schema("recommend"), cls=jsonschema.Draft202012Validator)
     assert data["profile"]["label_encoding"] == "probability"
     assert data["shortlist"][0]["loss"] == "soft_ce"
     assert {row["loss"] for row in data["search"]["results"]} >= {"soft_ce", "ce"}

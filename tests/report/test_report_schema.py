@@ -233,3 +233,48 @@ def _assert_every_key_declared(instance: object, schema: dict, where: str = "$")
                 walk(item, node["items"], f"{path}[{i}]")
 
     walk(instance, schema, where)
+
+
+def test_a_registered_custom_loss_validates(capsys, csv_dir, tmp_path) -> None:
+    from torch import nn
+
+    from advisor.losses import register, unregister
+
+    class Doubled(nn.Module):
+        def forward(self, output, target):
+            return 2 * ((output.squeeze(-1) - target) ** 2).mean()
+
+    rules = tmp_path / "team.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - {id: team-doubled, factor: model_objective, when: [],\n"
+        "     effect: include, losses: {team_doubled: 9.0}, why: our own loss}\n",
+        encoding="utf-8",
+    )
+    loss = register(
+        "team_doubled",
+        Doubled,
+        tasks=["regression"],
+        head="score",
+        target="standardize",
+        summary="Twice the squared error.",
+        simplicity=2,
+        params=[],
+    )
+    try:
+        code, out, err = _run(
+            capsys,
+            "recommend",
+            csv_dir / "regression.csv",
+            "--target",
+            "y",
+            "--no-search",
+            "--json",
+            "--rules",
+            rules,
+        )
+    finally:
+        unregister(loss)
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["recommendation"]["loss"] == "team_doubled"
+    _validator("recommend").validate(document)
