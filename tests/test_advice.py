@@ -207,3 +207,37 @@ def test_advice_pickles_and_to_dict_is_unchanged():
     assert "coding" not in advice.to_dict()
     with pytest.raises(TypeError):
         copy.shortlist.candidates[0].params["x"] = 1  # still frozen after the round trip
+
+
+def test_records_with_nested_frozen_mappings_pickle():
+    from advisor.records import CandidateResult, LossId, MetricId, SearchResult
+
+    result = CandidateResult(
+        loss=LossId.HUBER, params={"delta": 1.5, "nested": {"a": 1}}, mean=0.1, std=0.0, n=1
+    )
+    search = SearchResult(
+        metric=MetricId.MAE,
+        direction="minimize",
+        budget_s=1.0,
+        elapsed_s=1.0,
+        trials=1,
+        storage="in-memory",
+        study_name="s",
+        results=(result,),
+    )
+    copy = pickle.loads(pickle.dumps(search))
+    assert copy == search and copy.to_dict() == search.to_dict()
+    with pytest.raises(TypeError):
+        copy.results[0].params["delta"] = 2.0
+
+
+@pytest.mark.slow
+def test_explain_after_a_search_shows_every_candidate_and_the_verdict():
+    frame, target = _frame(Task.REGRESSION)
+    advice = recommend(frame, target=target, budget_s=4.0, trials=4)
+    text = advice.explain()
+    assert advice.search is not None
+    assert f"Search: {advice.search.trials} short runs" in text
+    for result in advice.search.results:
+        assert result.loss.value in text
+    assert advice.recommendation.verdict in text
