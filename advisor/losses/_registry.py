@@ -36,7 +36,6 @@ from typing import Any
 from advisor._validation import Problems, did_you_mean, unknown
 from advisor.errors import RuleError, UsageError
 from advisor.losses._catalog import (
-    BUILTIN_IDS,
     HeadKind,
     LossSpec,
     ParamSpec,
@@ -106,6 +105,9 @@ def register(
     torch: str | None = None,
 ) -> LossId:
     """Add a team's own loss to the catalog, so that rules can name it and the search train it.
+
+    Register before loading the rules that name it (``load_rules``, ``shortlist``,
+    ``recommend``): a rule naming an id the catalog lacks is an error at load.
 
     Args:
         loss_id: The new id: lower case letters, digits and ``_``, starting with a letter; it
@@ -377,11 +379,6 @@ def _register(
         _State.custom[member] = CustomLoss(spec=spec, module=module, takes_context=takes_context)
         _State.catalog = None
         return member
-
-
-def is_builtin(loss_id: LossId) -> bool:
-    """Whether a loss is one of the SPEC's (its metadata in ``rules/losses.yaml``)."""
-    return loss_id in BUILTIN_IDS
 
 
 def snippet(loss_id: LossId, params: Mapping[str, Any], *, context: Any) -> str:

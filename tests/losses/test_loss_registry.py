@@ -11,6 +11,7 @@ import dataclasses
 import importlib.metadata
 import json
 import math
+import os
 import pickle
 import re
 import subprocess
@@ -727,3 +728,47 @@ def test_torch_loss_names_of_the_catalog_exist_in_torch() -> None:
     assert all(isinstance(getattr(nn, name), type) for name in TORCH_LOSSES)
     named = {spec.torch for spec in load_catalog().values()} - {None}
     assert named <= set(TORCH_LOSSES)
+
+
+def test_an_installed_package_s_loss_reaches_the_cli_and_unpickles(tmp_path: Path) -> None:
+    """A real distribution on the path (no monkeypatch): the entry point loads through
+    ``importlib.metadata``; ``lossadvisor losses`` lists the loss, ``lossadvisor rules``
+    accepts a rule file naming it, and a pickled id made elsewhere resolves in a fresh process."""
+    (tmp_path / "team_losses.py").write_text(
+        "import torch\n\n\n"
+        "class Asymmetric(torch.nn.Module):\n"
+        "    def __init__(self, over=2.0):\n"
+        "        super().__init__()\n"
+        "        self.over = over\n\n\n"
+        f"ENTRY = {{'module': Asymmetric, **{ASYMMETRIC!r}}}\n",
+        encoding="utf-8",
+    )
+    info = tmp_path / "team_losses-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: team-losses\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[lossadvisor.losses]\nteam_asymmetric = team_losses:ENTRY\n"
+    )
+    rules = team_rules(tmp_path, "team_asymmetric")
+    loss = register("team_asymmetric", Asymmetric, **ASYMMETRIC)
+    pickled = pickle.dumps(loss)
+    unregister(loss)
+    code = (
+        "import pickle\n"
+        "from advisor.cli import main\n"
+        "from advisor.records import LossId\n"
+        f"loss = pickle.loads({pickled!r})\n"
+        "assert loss is LossId.TEAM_ASYMMETRIC, loss\n"
+        "assert main(['losses', '--json']) == 0\n"
+        f"assert main(['rules', '--rules', {str(rules)!r}, '--json']) == 0\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    listed, rules_out = done.stdout.split("\n]\n", 1)
+    catalog = {entry["id"]: entry for entry in json.loads(listed + "\n]")}
+    assert catalog["team_asymmetric"]["summary"] == ASYMMETRIC["summary"]
+    named = [rule for rule in json.loads(rules_out) if rule["id"] == "team-prefers-its-loss"]
+    assert named[0]["losses"] == {"team_asymmetric": 5.0}
