@@ -115,6 +115,20 @@ CASES: dict[str, Case] = {
         search("--storage", "sqlite:///{dir}/missing/s.db"),
         r"storage.*unable to open.*folder that exists",
     ),
+    "--storage journal on the data file": Case(
+        search("--storage", "journal:{dir}/data.csv"), r"storage 'journal:.*data\.csv'"
+    ),
+    "--storage sqlite on the data file": Case(
+        search("--storage", "sqlite:///{dir}/data.csv"), r"storage.*not a database"
+    ),
+    "--storage journal on a directory": Case(
+        search("--storage", "journal:{dir}/folder"), r"storage 'journal:.*folder'"
+    ),
+    "bad data beside an old report": Case(
+        recommend("--target", "y", "--report", "{dir}/old-report.html"),
+        r"constant",
+        {"data.csv": "a,y\n" + "".join(f"{i},5\n" for i in range(30))},
+    ),
     "--resume without --storage": Case(search("--resume"), r"--resume.*--storage"),
     "--sample 0": Case(recommend("--sample", "0"), r"--sample"),
     "--device nosuch": Case(recommend("--device", "nosuch"), r"device 'nosuch'.*--device cpu"),
@@ -218,3 +232,33 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(capsys, tmp_path, n
 
 def test_the_corpus_is_large_enough():
     assert len(CASES) >= 30
+
+
+def test_a_file_the_system_refuses_to_open(capsys, tmp_path, monkeypatch):
+    """The unreadable-file case for every user, root included: open() itself is refused.
+
+    Root reads a file whatever its mode, so the chmod case above is skipped there (CI runs as
+    root); here the refusal comes from open(), as it does for a file on a locked-down mount.
+    """
+    import builtins
+    import io
+
+    folder = _user_folder(tmp_path, Case((), ""))
+    data = folder / "data.csv"
+    real_open = io.open
+
+    def refusing_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and Path(file) == data:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    before = _snapshot(folder)
+    monkeypatch.setattr(io, "open", refusing_open)
+    monkeypatch.setattr(builtins, "open", refusing_open)
+    code = main(["recommend", str(data), "--no-search"])
+    monkeypatch.undo()
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert len(err.splitlines()) == 1
+    assert re.search(r"data\.csv.*Permission denied", err), err
+    assert _snapshot(folder) == before
