@@ -687,6 +687,8 @@ class Advice(_Record):
         0.6931
         >>> advice.decode_output(torch.tensor([[3.0], [-2.0]])).tolist()
         ['spam', 'ham']
+        >>> print(advice.explain().splitlines()[0])
+        Recommended loss: bce
     """
 
     input: InputInfo

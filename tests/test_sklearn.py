@@ -207,3 +207,17 @@ def test_advised_classifier_trains_with_the_searched_loss_and_rate():
     searched = next(r for r in advice.search.results if r.loss.value == clf.loss_)
     assert clf.lr_ == pytest.approx(searched.params["lr"])
     assert clf.score(X, y) > 0.8
+
+
+def test_loss_parameters_are_ordinary_hyper_parameters_of_grid_search():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(200, 2))
+    y = 3.0 * X[:, 0] + rng.standard_t(df=2, size=200)
+    grid = GridSearchCV(
+        AdvisedMLPRegressor(loss="huber", max_steps=100, random_state=0),
+        {"loss_params": [{"delta": 0.3}, {"delta": 3.0}]},
+        cv=2,
+    ).fit(X, y)
+    assert grid.best_estimator_.loss_params_ in ({"delta": 0.3}, {"delta": 3.0})
+    assert grid.best_params_["loss_params"] == grid.best_estimator_.loss_params_
+    assert len(grid.cv_results_["params"]) == 2
