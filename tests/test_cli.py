@@ -423,3 +423,17 @@ def test_colour_follows_no_color_and_the_terminal():
         cli, ["profile", str(EXAMPLES / "wine.csv")], env={"FORCE_COLOR": "1", "NO_COLOR": "1"}
     )
     assert no_color.exit_code == 0 and not colour.search(no_color.stdout)
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_rules_never_cuts_a_rule_id(columns):
+    from click.testing import CliRunner
+
+    from advisor.cli import cli
+
+    result = CliRunner().invoke(cli, ["rules"], env={"COLUMNS": columns})
+    assert result.exit_code == 0, result.output
+    ids = {rule["id"] for rule in json.loads(CliRunner().invoke(cli, ["rules", "--json"]).stdout)}
+    lines = result.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= int(columns)
+    assert ids <= {line.split()[0] for line in lines if line.strip()}

@@ -346,12 +346,16 @@ def render_catalog(specs: Iterable) -> RenderableType:
 
 
 def render_rules(rules: Sequence) -> RenderableType:
-    table = Table(expand=False)
-    table.add_column("rule", overflow="fold")
-    table.add_column("factor", no_wrap=True)
-    table.add_column("when", overflow="fold")
-    table.add_column("effect", overflow="fold")
-    table.add_column("source", overflow="fold")
+    """The loaded rules: rule ids never wrap (users copy them); conditions and effects fold.
+
+    Each rule's factor stands under its id; the conditions, the effect and the file it came
+    from share the prose column, which takes whatever width is left.
+    """
+    table = Table(expand=False, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column(
+        "rule / factor", no_wrap=True, min_width=_widest(r.id for r in rules) if rules else 4
+    )
+    table.add_column("when -> effect", overflow="fold", min_width=20)
     for rule in rules:
         when = "\n".join(_m(c) for c in rule.when) or "always"
         if rule.losses:
@@ -368,7 +372,9 @@ def render_rules(rules: Sequence) -> RenderableType:
             effect = f"{rule.effect.value} " + ", ".join(
                 f"{_m(k)}={_m(v)}" for k, v in rule.settings.items()
             )
+        source = _m(rule.source.rsplit("/", 1)[-1])
         table.add_row(
-            _m(rule.id), rule.factor.value, when, effect, _m(rule.source.rsplit("/", 1)[-1])
+            f"{_m(rule.id)}\n[dim]{rule.factor.value}[/]",
+            f"{when}\n[bold]-> {effect}[/]  [dim]({source})[/]",
         )
     return table
