@@ -264,9 +264,8 @@ class _AdvisedMLP(BaseEstimator):
                 f"not to this target ({', '.join(t.value for t in allowed)}); pick a loss of "
                 "the task (lossadvisor losses lists them)"
             )
-        profile = first if task is None and first.task in usable else None
-        if profile is None:
-            profile = profile_of(frame, target=target, task=_task_for(first, usable) or first.task)
+        reading = _task_for(first, usable)  # e.g. ordinal_coral on levels read as multiclass
+        profile = first if reading is None else profile_of(frame, target=target, task=reading)
         listed = shortlist(profile, objective=self.objective, metric=self.metric)
         self.advice_ = None
         return profile, spec.id, dict(self.loss_params or {}), listed.metric, None
