@@ -179,21 +179,20 @@ def render_shortlist(listed: Shortlist) -> RenderableType:
 
 
 def render_trace(listed: Shortlist, *, all_rules: bool = True) -> RenderableType:
+    """Every rule evaluated, the fired ones first: its id (whole), whether it fired, and why."""
     table = Table(expand=False)
-    table.add_column("rule", overflow="fold")
-    table.add_column("factor", no_wrap=True)
+    shown = [f for f in listed.trace if f.fired or all_rules]
+    table.add_column("rule / factor", no_wrap=True, min_width=_widest(f.rule for f in shown))
     table.add_column("fired", no_wrap=True)
-    table.add_column("effect / why not", overflow="fold", ratio=1)
-    for firing in listed.trace:
-        if not firing.fired and not all_rules:
-            continue
+    table.add_column("effect / why not", overflow="fold", min_width=20)
+    for firing in sorted(shown, key=lambda f: not f.fired):
         mark = "[green]yes[/]" if firing.fired else "[dim]no[/]"
         detail = (
             f"{_m(firing.effect)}\n[dim]{_m(firing.detail)}[/]"
             if firing.fired
             else f"[dim]{_m(firing.detail)}[/]"
         )
-        table.add_row(_m(firing.rule), firing.factor.value, mark, detail)
+        table.add_row(f"{_m(firing.rule)}\n[dim]{firing.factor.value}[/]", mark, detail)
     return Panel(table, title="rule trace", title_align="left")
 
 
