@@ -582,13 +582,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("lossadvisor: aborted", err=True)
         return 130
     except click.ClickException as exc:
-        click.echo(f"lossadvisor: error: {exc.format_message()}", err=True)
+        click.echo(f"lossadvisor: error: {_shown(exc.format_message())}", err=True)
         return exc.exit_code
     except AdvisorError as exc:
-        message = str(exc)
         if debug:
             traceback.print_exc()
-        click.echo(f"lossadvisor: error: {message}", err=True)
+        # a rule file's problems stand one per line; anything else is one line already
+        click.echo(f"lossadvisor: error: {_shown(str(exc), keep_newlines=True)}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("lossadvisor: interrupted", err=True)
@@ -597,12 +597,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         click.echo(
-            f"lossadvisor: internal error: {exc.__class__.__name__}: {exc} "
+            f"lossadvisor: internal error: {exc.__class__.__name__}: {_shown(str(exc))} "
             "(rerun with --debug for the traceback)",
             err=True,
         )
         return 1
     return 0
+
+
+def _shown(text: str, *, keep_newlines: bool = False) -> str:
+    """A message for stderr: control characters from the data written as escapes."""
+    from advisor.report._terminal import printable
+
+    return printable(text, keep_newlines=keep_newlines)
 
 
 def _entry() -> None:

@@ -262,3 +262,14 @@ def test_a_file_the_system_refuses_to_open(capsys, tmp_path, monkeypatch):
     assert len(err.splitlines()) == 1
     assert re.search(r"data\.csv.*Permission denied", err), err
     assert _snapshot(folder) == before
+
+
+def test_an_error_about_a_hostile_name_stays_one_plain_line(capsys, tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text(GOOD)
+    code = main(["recommend", str(data), "--no-search", "--target", "p\x1b[2J\nq\u202e"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1
+    assert "\x1b" not in err and "\u202e" not in err
+    assert "not found" in err
