@@ -90,6 +90,15 @@ def build_context(y: np.ndarray, *, task: Task, n_classes: int | None = None) ->
         return LossContext(
             n_outputs_classes=int(y.shape[1]), class_counts=tuple(counts.tolist()), n_rows=n_rows
         )
+    if np.issubdtype(y.dtype, np.floating) and np.any(y != np.rint(y)):
+        # soft binary labels: the class counts a hard-label sample would have, in expectation
+        positives = int(np.rint(y.sum()))
+        return LossContext(
+            n_outputs_classes=2,
+            class_counts=(n_rows - positives, positives),
+            n_rows=n_rows,
+            target_scale=robust_center_scale(y)[1],
+        )
     codes = y.astype(np.int64)
     size = max(int(n_classes or 0), int(codes.max(initial=-1)) + 1)
     counts = np.bincount(codes, minlength=size)

@@ -166,6 +166,12 @@ def _validate(transform: TargetTransform, y: np.ndarray) -> np.ndarray:
             raise _fail(transform, f"needs {need} values, got min {float(values.min())!r}")
     elif kind is TargetKind.LOG1P_STANDARDIZE and values.min() <= -1:
         raise _fail(transform, f"needs values > -1 for log1p, got min {float(values.min())!r}")
+    elif kind is TargetKind.BINARY01 and np.any(values != np.round(values)):
+        # soft binary labels (probabilities): BCEWithLogitsLoss and the sigmoid focal loss
+        # take them as they are
+        if values.min() < 0 or values.max() > 1:
+            raise _fail(transform, "expected 0/1 labels or probabilities in [0, 1]")
+        return values
     elif kind in (TargetKind.CLASS_INDEX, TargetKind.BINARY01, TargetKind.PLUS_MINUS_ONE):
         n = 2 if kind is not TargetKind.CLASS_INDEX else transform.n_classes
         if np.any(values != np.round(values)) or values.min() < 0 or values.max() >= n:

@@ -7,6 +7,7 @@ regression, _count, _positive      float64 ``(N,)`` in the target's own units
 binary, multiclass, ordinal        int64 ``(N,)`` indices into ``profile.classes``
 multiclass, one_hot_columns        int64 ``(N,)`` argmax indices (classes = column names)
 multiclass, probability            float64 ``(N, C)`` soft targets (classes = column names)
+binary, probability                float64 ``(N,)`` P(class "1") in [0, 1] (soft targets)
 multilabel                         float32 ``(N, L)`` 0/1 (classes = label names)
 =================================  =======================================================
 """
@@ -64,7 +65,7 @@ def split_xy(frame: pd.DataFrame, profile: DataProfile) -> tuple[pd.DataFrame, n
 
 def _target_array(values: TargetValues, profile: DataProfile) -> np.ndarray:
     task, encoding, classes = profile.task, profile.label_encoding, profile.classes or ()
-    if task.is_regression:
+    if task.is_regression or (values.kind == "number" and encoding is LabelEncoding.PROBABILITY):
         return np.asarray(values.numbers, dtype=np.float64)
     if values.kind == "multi":
         if encoding is LabelEncoding.PROBABILITY:

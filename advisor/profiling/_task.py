@@ -13,7 +13,14 @@ are exactly where single thresholds fail (see the test corpus):
   level frequencies (1001 rows over 51 codes is 51 classes, not a regression);
 * strictly positive right-skewed values (skewness > 1) are ``regression_positive``;
 * several 0/1 columns are one-hot multiclass when every row sums to one, multilabel otherwise;
-  fractional columns summing to one are soft labels (``probability``).
+  fractional columns summing to one are soft labels (``probability``);
+* one column of many distinct values in [0, 1] is a soft binary label (``binary`` /
+  ``probability``, trained with BCE on the probabilities) when something beyond the range says
+  so: a name such as ``ctr``, ``p_click``, ``conversion_rate``, ``share``; or mass piled at
+  both ends (at least 10% of the values within 0.05 of 0 and 10% within 0.05 of 1), the shape
+  of predicted or averaged probabilities of a binary event. The range alone does not: a
+  fraction measured on a continuum (beta-shaped, nothing at the ends) is as likely a plain
+  regression target, and stays one with the soft label as its alternative.
 
 This module runs past 600 lines because the detection tree, the ``--task`` override that
 must mirror it, and the hypotheses they share belong together; splitting them would scatter one
@@ -52,6 +59,16 @@ _ORDINAL_WORDS = re.compile(r"rating|score|stars?|grade|level|rank|quality|satis
 _CLASS_WORDS = re.compile(r"class|species|type|category|kind|cluster|group|genre|digit")
 _COUNT_WORDS = re.compile(r"count|visits|num|number|^n_|claims|calls|events|occurr|freq|defects")
 _ENC_BY_DTYPE = {True: LabelEncoding.INTEGER_INDEX, False: LabelEncoding.FLOAT_CODED_INTEGER}
+#: Name tokens that say a [0, 1] target is a probability or a rate of a binary event.
+PROBABILITY_WORDS = frozenset(
+    {"ctr", "cvr", "p", "prob", "proba", "probability", "likelihood", "propensity", "rate"}
+    | {"share", "fraction", "frac", "proportion", "soft"}
+)
+#: A value within this distance of 0 or 1 sits at an end of the unit interval.
+END_BAND = 0.05
+#: Each end holding at least this share of the values reads as a probability of a binary event.
+END_SHARE = 0.10
+_TOKENS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
 @dataclasses.dataclass(slots=True)
@@ -438,7 +455,9 @@ def _continuous(values: TargetValues, levels: np.ndarray, evidence: dict[str, An
     lo, hi = float(levels[0]), float(levels[-1])
     skew = _skewness(v)
     evidence.update(skewness=round(skew, 4), in_unit_interval=bool(lo >= 0 and hi <= 1))
-    if lo >= 0 and hi <= 1:
+    if lo >= 0 and hi <= 1 and k > FEW_LEVELS:
+        decision = _unit_interval(values, evidence)
+    elif lo >= 0 and hi <= 1:
         decision = TaskDecision(
             Task.REGRESSION, LabelEncoding.CONTINUOUS, 0.85, values, evidence=evidence
         )
@@ -473,6 +492,62 @@ def _continuous(values: TargetValues, levels: np.ndarray, evidence: dict[str, An
             ),
         )
     return decision
+
+
+def _unit_interval(values: TargetValues, evidence: dict[str, Any]) -> TaskDecision:
+    """Many distinct values in [0, 1]: a soft binary label, or a fraction to regress on."""
+    v = values.numbers
+    low, high = float(np.mean(v <= END_BAND)), float(np.mean(v >= 1 - END_BAND))
+    word = _probability_word(values.name)
+    ends = low >= END_SHARE and high >= END_SHARE
+    evidence.update(
+        share_near_0=round(low, 4),
+        share_near_1=round(high, 4),
+        mean=round(float(np.mean(v)), 6),
+        probability_name=word or "none",
+    )
+    as_number = "a fraction or rate scored as a number (MSE/RMSE on the values)"
+    if word or ends:
+        why = (
+            f"the name {values.name!r} says probability or rate ({word!r})"
+            if word
+            else f"{low:.0%} of the values are within {END_BAND} of 0 and {high:.0%} within "
+            f"{END_BAND} of 1, as probabilities of a binary event are"
+        )
+        evidence["soft_label_because"] = why
+        return TaskDecision(
+            Task.BINARY,
+            LabelEncoding.PROBABILITY,
+            0.6,
+            values,
+            classes=("0", "1"),
+            alternatives=[_hypothesis(Task.REGRESSION, LabelEncoding.CONTINUOUS, 0.4, as_number)],
+            evidence=evidence,
+        )
+    return TaskDecision(
+        Task.REGRESSION,
+        LabelEncoding.CONTINUOUS,
+        0.85,
+        values,
+        alternatives=[
+            _hypothesis(
+                Task.BINARY,
+                LabelEncoding.PROBABILITY,
+                0.15,
+                "values in [0, 1] could be probabilities of a binary event (soft labels, "
+                "trained with BCE on the probabilities)",
+            )
+        ],
+        evidence=evidence,
+    )
+
+
+def _probability_word(name: str) -> str | None:
+    """The first token of the name that says probability: ``p_click`` -> ``p``, ``CTR``."""
+    for token in _TOKENS.findall(name):
+        if token.lower() in PROBABILITY_WORDS:
+            return token.lower()
+    return None
 
 
 def _detect_columns(values: TargetValues) -> TaskDecision:
@@ -569,7 +644,11 @@ def _impose(values: TargetValues, task: Task, *, detected: TaskDecision) -> Task
         return imposed(LabelEncoding.CONTINUOUS, None)
 
     if task is Task.BINARY and k != 2:
-        raise impossible(f"binary needs exactly 2 classes, found {k}")
+        if values.kind == "number" and float(levels[0]) >= 0 and float(levels[-1]) <= 1:
+            return imposed(LabelEncoding.PROBABILITY, ("0", "1"))  # soft labels
+        raise impossible(
+            f"binary needs exactly 2 classes or probabilities in [0, 1], found {k} values"
+        )
     if k > MAX_CLASSES:
         raise impossible(f"{k} distinct values are too many classes (at most {MAX_CLASSES})")
     if detected.task.is_classification and detected.classes is not None:

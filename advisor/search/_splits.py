@@ -89,7 +89,8 @@ class SplitMaker:
         if self.profile.task not in (Task.BINARY, Task.MULTICLASS, Task.ORDINAL):
             return None
         labels = self.target.argmax(axis=1) if self.target.ndim == 2 else self.target
-        counts = np.bincount(labels.astype(int))
+        labels = np.rint(labels).astype(int)  # soft binary labels: strata by the nearer class
+        counts = np.bincount(labels)
         return labels if counts[counts > 0].min() >= 2 else None
 
     def _indices(self) -> list[tuple[np.ndarray, np.ndarray]]:

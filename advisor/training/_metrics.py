@@ -207,4 +207,7 @@ def score_metric(
             levels = _labels(proba, MetricId.MAE_INDEX)
             return _regression(metric, y_true.astype(np.float64), levels.astype(float), quantile)
         proba = _probabilities(prediction, max(n_classes, 2))
-        return _classification(metric, y_true.astype(int), proba)
+        if metric is MetricId.BRIER and proba.shape[1] == 2:
+            # y may be soft binary labels (probabilities): the Brier score takes them as they are
+            return float(np.mean((proba[:, 1] - y_true.astype(np.float64)) ** 2))
+        return _classification(metric, np.rint(y_true).astype(int), proba)

@@ -95,7 +95,10 @@ class ValidationScorer:
             self._y = self.y_true.astype(bool)
         else:
             labels = self.y_true.argmax(axis=1) if self.y_true.ndim == 2 else self.y_true
-            self._y = labels.astype(int)
+            # soft binary labels are scored as they are by the Brier score, by their nearer
+            # class elsewhere (hard labels are unchanged by rint)
+            self._soft = labels.astype(np.float64)
+            self._y = np.rint(labels).astype(int)
             self._width = max(n_classes, 2)
             self._counts = np.bincount(self._y, minlength=self._width)
             self._present = np.flatnonzero(self._counts)
@@ -167,7 +170,7 @@ class ValidationScorer:
         y, metric = self._y, self.metric
         if metric is MetricId.BRIER:
             if self._width == 2:
-                return float(np.mean((proba[:, 1] - y) ** 2))
+                return float(np.mean((proba[:, 1] - self._soft) ** 2))
             return float(np.mean(np.sum((proba - np.eye(self._width)[y]) ** 2, axis=1)))
         if metric is MetricId.ROC_AUC:
             return self._roc_auc(proba)

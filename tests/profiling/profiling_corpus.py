@@ -192,6 +192,20 @@ CASES: list[Case] = [
     Case("normal_continuous", lambda r: _frame(r.normal(0, 3, N)), "regression", "continuous"),
     Case("positive_symmetric", lambda r: _frame(r.normal(100, 5, N)), "regression", "continuous"),
     Case("fraction_0_1", lambda r: _frame(r.beta(2, 5, N)), "regression", "continuous"),
+    # ---- one column of probabilities: soft binary labels when the name or the shape says so
+    Case(
+        "click_through_rate",
+        lambda r: _frame(np.round(r.beta(1, 30, N), 4), "ctr"),
+        "binary",
+        "probability",
+        ("ctr",),
+    ),
+    Case(
+        "teacher_probabilities",
+        lambda r: _frame(np.clip(r.beta(0.3, 0.3, N), 0, 1)),
+        "binary",
+        "probability",
+    ),
     Case(
         "negative_integers", lambda r: _frame(r.integers(-500, 500, N)), "regression", "continuous"
     ),

@@ -48,6 +48,7 @@ BINARY = case("binary", ratio=1.05)
 MULTI = case("multiclass", classes=4, ratio=1.2)
 ORDINAL = case("ordinal", classes=5, ratio=1.8)
 MULTILABEL = case("multilabel", classes=4, ratio=1.5)
+SOFT_BINARY = case("binary", encoding="probability", ratio=4.0)  # a click-through rate
 
 # rule id -> (a case that fires it, a case that does not). ``None``: the rule has no condition.
 RULE_CASES: dict[str, tuple[Case, Case | None]] = {
@@ -82,6 +83,10 @@ RULE_CASES: dict[str, tuple[Case, Case | None]] = {
     # label_encoding
     "plus-minus-one-targets": (case("binary", encoding="plus_minus_one"), BINARY),
     "probability-targets": (case("multiclass", encoding="probability"), MULTI),
+    "binary-probability-targets": (SOFT_BINARY, case("multiclass", encoding="probability")),
+    "binary-probability-hard-losses": (SOFT_BINARY, BINARY),
+    "binary-probability-reweighting-lower": (SOFT_BINARY, case("binary", ratio=4.0)),
+    "metric-soft-labels": (SOFT_BINARY, case("binary", ratio=4.0)),
     "one-hot-targets": (case("multiclass", encoding="one_hot_columns"), MULTI),
     "float-coded-classes": (case("multiclass", encoding="float_coded_integer"), MULTI),
     # imbalance
