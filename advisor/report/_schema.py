@@ -298,7 +298,11 @@ def _defs() -> dict[str, Any]:
             "params": _ref("params"),
             "metric": _ref("metric_id"),
             "confidence": SHARE,
-            "confidence_label": STRING,
+            "confidence_label": {
+                "type": "string",
+                "enum": ["high", "medium", "low", "prior only"],
+                "description": "'prior only' when no search ran (--no-search)",
+            },
             "verdict": STRING,
             "rationale": _array(STRING),
             "pytorch": {"type": "string", "description": "Python code that builds the loss"},
