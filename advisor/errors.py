@@ -17,6 +17,8 @@ __all__ = [
     "DataError",
     "InputFileError",
     "RuleError",
+    "SearchInterrupted",
+    "StudyMismatchError",
     "UsageError",
     "warn",
 ]
@@ -50,6 +52,19 @@ class RuleError(AdvisorError, ValueError):
     """A rule file is invalid; the message lists every problem as ``file:rule-id:field: msg``."""
 
     exit_code = 2
+
+
+class StudyMismatchError(UsageError):
+    """A stored study was made for other data or settings than the process joining it has."""
+
+    exit_code = 2
+
+
+class SearchInterrupted(AdvisorError):
+    """Ctrl-C during a search: in-flight trials were marked failed; the message says how to
+    resume. Exits 130, the shell's code for a process ended by SIGINT."""
+
+    exit_code = 130
 
 
 class AdvisorWarning(UserWarning):

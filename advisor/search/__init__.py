@@ -3,10 +3,14 @@
 from advisor.search._confirm import SearchProgress, confirm, fit_settings_for
 from advisor.search._decide import Decision, decide, paired_p_value, settled
 from advisor.search._explore import suggest_loss
+from advisor.search._prepare import Job, Prepared, prepare, profile_for_metric
+from advisor.search._storage import redact
 from advisor.search._worker import join_study
 
 __all__ = [
     "Decision",
+    "Job",
+    "Prepared",
     "SearchProgress",
     "confirm",
     "decide",
@@ -14,5 +18,8 @@ __all__ = [
     "join_study",
     "suggest_loss",
     "paired_p_value",
+    "prepare",
+    "profile_for_metric",
+    "redact",
     "settled",
 ]

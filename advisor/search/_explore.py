@@ -10,17 +10,27 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import optuna
 
 from advisor.losses import LossSpec, load_catalog
 from advisor.records import Candidate, LossId, Shortlist, TrialOutcome
+from advisor.search._results import DIVERGED, EXPLORE, counted_explore, phase
 from advisor.training import FitSettings, MemberSpec, TrainingData, fit_short
 from advisor.training._model import ModelFactory
 
-__all__ = ["DEFAULT_LR", "explore", "fixed_params", "suggest_loss", "trial_member"]
+__all__ = [
+    "DEFAULT_LR",
+    "best_settings",
+    "enqueue_defaults",
+    "explore",
+    "fixed_params",
+    "suggest_loss",
+    "train_batch",
+    "trial_member",
+]
 
 DEFAULT_LR = 3e-3
 LR_RANGE = (3e-4, 3e-2)
@@ -95,7 +105,8 @@ def _sample(
     return loss, _suggest(trial, load_catalog()[loss], candidates[loss], scale)
 
 
-def _enqueue_defaults(study: optuna.Study, candidates: Mapping[LossId, Candidate]) -> None:
+def enqueue_defaults(study: optuna.Study, candidates: Mapping[LossId, Candidate]) -> None:
+    """Queue one trial per shortlisted loss with the rules' parameters (run first, by anyone)."""
     catalog = load_catalog()
     for loss, candidate in candidates.items():
         values: dict[str, Any] = {"loss": loss.value, "lr": DEFAULT_LR}
@@ -103,7 +114,70 @@ def _enqueue_defaults(study: optuna.Study, candidates: Mapping[LossId, Candidate
             value = candidate.params.get(param.name)
             if value is not None and param.name not in fixed_params(candidate):
                 values[f"{loss.value}.{param.name}"] = value
-        study.enqueue_trial(values, skip_if_exists=True)
+        study.enqueue_trial(values, user_attrs={"phase": EXPLORE}, skip_if_exists=True)
+
+
+def train_batch(
+    study: optuna.Study,
+    trials: Sequence[optuna.Trial],
+    candidates: Mapping[LossId, Candidate],
+    data: TrainingData,
+    *,
+    settings: FitSettings,
+    deadline: float,
+    scale: float,
+    seed: int,
+    factory: ModelFactory | None = None,
+) -> list[TrialOutcome]:
+    """Train asked exploration trials as one stacked run and tell each one's outcome."""
+    for trial in trials:
+        trial.set_user_attr("phase", EXPLORE)
+    members = [trial_member(t, candidates, scale, seed + t.number) for t in trials]
+
+    def should_stop(index: int, step: int, score: float) -> bool:
+        if math.isnan(score):
+            return True
+        trials[index].report(score, step)
+        return trials[index].should_prune()
+
+    results = fit_short(
+        members,
+        data,
+        settings=settings,
+        data_seed=seed,
+        should_stop=should_stop,
+        factory=factory,
+        deadline=deadline,
+    )
+    outcomes = []
+    for trial, member, result in zip(trials, members, results, strict=True):
+        if result.pruned:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            state = "pruned"
+        elif result.cut:
+            # a partial run must not be ranked against full ones (TPE, best_settings)
+            trial.set_user_attr("outcome", "cut")
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            state = "cut"
+        elif math.isnan(result.score):
+            trial.set_user_attr("outcome", DIVERGED)
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            state = "failed"
+        else:
+            study.tell(trial, result.score)
+            state = "complete"
+        outcomes.append(
+            TrialOutcome(
+                number=trial.number,
+                loss=member.loss,
+                params=dict(member.params),
+                score=None if math.isnan(result.score) else result.score,
+                state=state,
+                steps=result.steps,
+                seed=member.seed,
+            )
+        )
+    return outcomes
 
 
 def explore(
@@ -119,67 +193,36 @@ def explore(
     factory: ModelFactory | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> list[TrialOutcome]:
-    """Run trials until ``max_trials`` exist in the study or the deadline passes.
+    """Run trials in this process until ``max_trials`` exist in the study or the deadline passes.
 
-    A resumed study counts its finished trials: they are not run again.
+    A resumed study counts its finished trials: they are not run again. (A search with
+    workers goes through ``search/_work.py``, which takes batches the same way.)
     """
-    finished = [t for t in study.trials if t.state.is_finished()]
+    finished = counted_explore(study.get_trials(deepcopy=False))
     if not study.trials:
-        _enqueue_defaults(study, candidates)
+        enqueue_defaults(study, candidates)
     outcomes: list[TrialOutcome] = []
     seconds_per_batch = 0.0
-    while len(finished) + len(outcomes) < max_trials:
+    while finished + len(outcomes) < max_trials:
         left = deadline - time.monotonic()
         if left <= 0 or (seconds_per_batch and left < 0.6 * seconds_per_batch and outcomes):
             break
-        size = min(BATCH_TRIALS, max_trials - len(finished) - len(outcomes))
-        trials = [study.ask() for _ in range(size)]
-        members = [trial_member(t, candidates, scale, seed + t.number) for t in trials]
-
-        def should_stop(index: int, step: int, score: float, trials=trials) -> bool:
-            if math.isnan(score):
-                return True
-            trials[index].report(score, step)
-            return trials[index].should_prune()
-
+        size = min(BATCH_TRIALS, max_trials - finished - len(outcomes))
         started = time.monotonic()
-        results = fit_short(
-            members,
+        outcomes += train_batch(
+            study,
+            [study.ask() for _ in range(size)],
+            candidates,
             data,
             settings=settings,
-            data_seed=seed,
-            should_stop=should_stop,
-            factory=factory,
             deadline=deadline,
+            scale=scale,
+            seed=seed,
+            factory=factory,
         )
         seconds_per_batch = time.monotonic() - started
-        for trial, member, result in zip(trials, members, results, strict=True):
-            if result.pruned:
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                state = "pruned"
-            elif result.cut:
-                # a partial run must not be ranked against full ones (TPE, best_settings)
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                state = "cut"
-            elif math.isnan(result.score):
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                state = "failed"
-            else:
-                study.tell(trial, result.score)
-                state = "complete"
-            outcomes.append(
-                TrialOutcome(
-                    number=trial.number,
-                    loss=member.loss,
-                    params=dict(member.params),
-                    score=None if math.isnan(result.score) else result.score,
-                    state=state,
-                    steps=result.steps,
-                    seed=member.seed,
-                )
-            )
         if on_batch is not None:
-            on_batch(len(finished) + len(outcomes))
+            on_batch(finished + len(outcomes))
     return outcomes
 
 
@@ -190,6 +233,8 @@ def best_settings(
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     best: dict[LossId, tuple[dict[str, Any], float, float]] = {}
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        if phase(trial) != EXPLORE or "loss" not in trial.params:
+            continue
         loss = LossId(trial.params["loss"])
         if loss not in candidates or trial.value is None:
             continue

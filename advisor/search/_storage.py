@@ -1,27 +1,151 @@
-"""Open or create the Optuna study behind a recommendation, in any storage Optuna supports."""
+"""Open or create the Optuna study behind a recommendation, in any storage Optuna supports.
+
+Relational storages (SQLite, PostgreSQL, MySQL) are opened with Optuna's heartbeats and a
+``RetryFailedTrialCallback``: a process that dies mid-trial stops beating, and after the grace
+period its trials are failed and queued again for any process to take. Journal files have no
+heartbeats in Optuna; ``search/_liveness.py`` sweeps their stale trials instead.
+
+A storage URL may carry a password (``postgresql://user:secret@host/db``). It is never shown:
+every message and record built here uses :func:`redact`, which prints it as ``***``.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import warnings
+
 import optuna
 
-from advisor.errors import UsageError
+from advisor.errors import StudyMismatchError, UsageError
 
-__all__ = ["describe_storage", "open_study"]
+__all__ = [
+    "GRACE_S",
+    "HEARTBEAT_S",
+    "build_storage",
+    "describe_storage",
+    "load_study",
+    "open_study",
+    "redact",
+]
+
+# A trial beats every HEARTBEAT_S; one silent for GRACE_S belongs to a dead process. The
+# environment variable exists for tests and clusters that want faster or slower recovery.
+HEARTBEAT_S = float(os.environ.get("LOSSADVISOR_HEARTBEAT_S", "5"))
+GRACE_S = 4 * HEARTBEAT_S
+MAX_RETRY = 2
+_DRIVERS = {
+    "postgresql": "the PostgreSQL driver (pip install 'lossadvisor[postgres]')",
+    "mysql": "a MySQL driver (pip install pymysql, and use mysql+pymysql://...)",
+}
+_SECRET_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)@", re.I)
 
 
-def _storage(url: str | None) -> optuna.storages.BaseStorage | str | None:
-    if not url:
-        return None
+def redact(url: str) -> str:
+    """The URL with its password shown as ``***`` (journal paths and SQLite files unchanged).
+
+    Example:
+        >>> redact("postgresql://ann:s3cret@db.example:5432/studies")
+        'postgresql://ann:***@db.example:5432/studies'
+        >>> redact("journal:/tmp/study.log")
+        'journal:/tmp/study.log'
+    """
     if url.startswith("journal:"):
-        from optuna.storages.journal import JournalFileBackend
+        return url
+    try:
+        from sqlalchemy.engine import make_url
 
-        path = url.removeprefix("journal:").removeprefix("//")
-        return optuna.storages.JournalStorage(JournalFileBackend(path))
-    return url
+        parsed = make_url(url)
+    except Exception:  # not a SQLAlchemy URL: hide whatever sits where a password would
+        return _SECRET_IN_URL.sub(r"\g<head>***@", url)
+    if parsed.password is None:
+        return _SECRET_IN_URL.sub(r"\g<head>***@", url)
+    return parsed.render_as_string(hide_password=True)
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` with the URL's password (raw or decoded) replaced by ``***``."""
+    text = text.replace(url, redact(url))
+    try:
+        from sqlalchemy.engine import make_url
+
+        password = make_url(url).password
+    except Exception:
+        password = None
+    match = _SECRET_IN_URL.search(url)
+    for secret in {password, match and match.group("secret")}:
+        if secret:
+            text = text.replace(str(secret), "***")
+    return text
 
 
 def describe_storage(url: str | None) -> str:
-    return url or "in-memory"
+    """How a storage is shown in reports and messages: redacted, or ``in-memory``."""
+    return redact(url) if url else "in-memory"
+
+
+_STORAGE_FORMS = (
+    "expected sqlite:///PATH (in a folder that exists), postgresql://USER@HOST/DB or journal:PATH"
+)
+
+
+def is_relational(url: str | None) -> bool:
+    return bool(url) and not url.startswith("journal:")
+
+
+def _rdb_keywords() -> set[str]:
+    import inspect
+
+    return set(inspect.signature(optuna.storages.RDBStorage.__init__).parameters)
+
+
+def build_storage(url: str | None) -> optuna.storages.BaseStorage | None:
+    """The Optuna storage of a URL: journal file, relational with heartbeats, or None (memory).
+
+    Raises:
+        UsageError: the URL cannot be used (bad syntax, missing driver, unreachable server);
+            the message shows the URL without its password.
+    """
+    if not url:
+        return None
+    try:
+        if url.startswith("journal:"):
+            from optuna.storages.journal import JournalFileBackend
+
+            path = url.removeprefix("journal:").removeprefix("//")
+            return optuna.storages.JournalStorage(JournalFileBackend(path))
+        engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = getattr(  # renamed in Optuna 4.9
+                optuna.storages,
+                "RetryHeartbeatStaleTrialCallback",
+                optuna.storages.RetryFailedTrialCallback,
+            )(max_retry=MAX_RETRY)
+        # Optuna 4.9 renamed failed_trial_callback (deprecated since) to this keyword
+        stale = "heartbeat_stale_trial_callback"
+        callback = {stale if stale in _rdb_keywords() else "failed_trial_callback": retry}
+        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=max(1, round(HEARTBEAT_S)),
+                grace_period=max(2, round(GRACE_S)),
+                **callback,
+            )
+    except ImportError:  # SQLAlchemy could not import the dialect's driver (Optuna rewraps it)
+        dialect = url.split(":", 1)[0].split("+", 1)[0]
+        driver = _DRIVERS.get(dialect, f"the Python driver of {dialect!r}")
+        raise UsageError(
+            f"cannot open Optuna storage {redact(url)!r}: {driver} is not installed"
+        ) from None
+    except Exception as exc:  # SQLAlchemy errors (bad URL, unreachable server, ...)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise UsageError(
+            f"cannot open Optuna storage {redact(url)!r}: "
+            f"{_scrub(f'{exc.__class__.__name__}: {first}', url)}; {_STORAGE_FORMS}"
+        ) from None
 
 
 def open_study(
@@ -30,9 +154,10 @@ def open_study(
     study_name: str,
     direction: str,
     resume: bool,
-    sampler: optuna.samplers.BaseSampler,
-    pruner: optuna.pruners.BasePruner,
     fingerprint: dict[str, object],
+    sampler: optuna.samplers.BaseSampler | None = None,
+    pruner: optuna.pruners.BasePruner | None = None,
+    options: tuple[optuna.samplers.BaseSampler, optuna.pruners.BasePruner] | None = None,
 ) -> optuna.Study:
     """Create the study, or load it with ``resume``; refuse to mix different data in one study.
 
@@ -40,9 +165,12 @@ def open_study(
         UsageError: the storage URL is unusable, the study exists without ``--resume``, or a
             resumed study was made for other data or another metric.
     """
+    if options is not None:
+        sampler, pruner = options
+    backend = build_storage(storage)
     try:
         study = optuna.create_study(
-            storage=_storage(storage),
+            storage=backend,
             study_name=study_name,
             direction=direction,
             sampler=sampler,
@@ -51,24 +179,49 @@ def open_study(
         )
     except optuna.exceptions.DuplicatedStudyError:
         raise UsageError(
-            f"study {study_name!r} already exists in {storage}; pass --resume to continue it "
-            "or choose another --study-name"
+            f"study {study_name!r} already exists in {describe_storage(storage)}; pass --resume "
+            "to continue it or choose another --study-name"
         ) from None
-    except (ValueError, ImportError, OSError) as exc:
-        if isinstance(exc, UsageError):
-            raise
-        raise UsageError(f"cannot open Optuna storage {storage!r}: {exc}") from None
-    except Exception as exc:  # SQLAlchemy errors (bad URL, unreachable server, ...)
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else ""
         raise UsageError(
-            f"cannot open Optuna storage {storage!r}: {exc.__class__.__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+            f"cannot open Optuna storage {describe_storage(storage)!r}: "
+            f"{_scrub(f'{exc.__class__.__name__}: {first}', storage or '')}"
         ) from None
     known = study.user_attrs.get("fingerprint")
     if known is None:
         study.set_user_attr("fingerprint", fingerprint)
     elif known != fingerprint:
-        raise UsageError(
-            f"study {study_name!r} was made for other data or settings ({known}); "
+        differs = ", ".join(
+            f"{key} {known.get(key)!r} here {fingerprint.get(key)!r}"
+            for key in sorted(set(known) | set(fingerprint))
+            if known.get(key) != fingerprint.get(key)
+        )
+        raise StudyMismatchError(
+            f"study {study_name!r} was made for other data or settings (stored {differs}); "
             "use another --study-name"
         )
     return study
+
+
+def load_study(
+    *, storage: str, study_name: str, sampler: optuna.samplers.BaseSampler | None = None
+) -> optuna.Study:
+    """Load an existing study (a worker joining it).
+
+    Raises:
+        UsageError: the storage is unusable or holds no such study.
+    """
+    backend = build_storage(storage)
+    try:
+        return optuna.load_study(study_name=study_name, storage=backend, sampler=sampler)
+    except KeyError:
+        raise UsageError(
+            f"no study {study_name!r} in {describe_storage(storage)}; start it with "
+            "'lossadvisor recommend FILE --storage URL --study-name NAME'"
+        ) from None
+    except Exception as exc:
+        raise UsageError(
+            f"cannot open Optuna storage {describe_storage(storage)!r}: "
+            f"{_scrub(exc.__class__.__name__, storage)}"
+        ) from None

@@ -1,95 +1,123 @@
 """``lossadvisor worker``: join a running study from another process or machine.
 
-The study remembers how it was started (data path, target, task, objective, metric, extra
-rules, seed, trial limit) in its user attributes; a worker rebuilds the same profile, shortlist
-and exploration split from them and asks/tells trials until the study has its trials or the
-worker's budget ends. Finished trials are shared through the storage, never repeated.
+The study holds the request it was started with (``Job``: data path and content hash, sample,
+seed, target, task, objective, metric, rule files) and the search's plan. A worker checks that
+its copy of the data has the same bytes, replays the same ``prepare`` as ``recommend``, checks
+that the outcome (profile, shortlist) has the same fingerprint, and then runs the same loop
+(``_work.py``): exploration trials and confirmation runs alike, whichever is due. Finished
+trials are shared through the storage, never repeated.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
 
-import optuna
-
-from advisor.errors import UsageError
-from advisor.losses import robust_center_scale
-from advisor.search._explore import explore
+from advisor.errors import SearchInterrupted, StudyMismatchError, UsageError
+from advisor.search._confirm import JOB_KEY, fit_settings_for, start_work, study_options
+from advisor.search._prepare import Job, check_same_data, fingerprint, prepare
+from advisor.search._quiet import quiet_optuna
 from advisor.search._splits import make_splits
-from advisor.search._storage import _storage
+from advisor.search._storage import describe_storage, load_study
+from advisor.search._work import PLAN_KEY, Interrupted, SearchPlan
 
-__all__ = ["join_study", "JOB_KEY"]
-
-JOB_KEY = "job"
+__all__ = ["join_study"]
 
 
-def job_attributes(
-    *,
-    path: str | None,
-    target: tuple[str, ...],
-    task: str,
-    objective: str,
-    metric: str,
-    rules: list[str],
-    seed: int,
-    max_trials: int,
-) -> dict[str, Any]:
-    return {
-        "path": path,
-        "target": list(target),
-        "task": task,
-        "objective": objective,
-        "metric": metric,
-        "rules": rules,
-        "seed": seed,
-        "max_trials": max_trials,
-    }
+JOIN_WAIT_S = 10.0
+
+
+def _started(attrs: dict) -> bool:
+    return bool(attrs.get(JOB_KEY, {}).get("path")) and PLAN_KEY in attrs
+
+
+def _differences(known: dict, here: dict) -> str:
+    return ", ".join(
+        f"{key} {known.get(key)!r} in the study, {here.get(key)!r} here"
+        for key in sorted(set(known) | set(here))
+        if known.get(key) != here.get(key)
+    )
 
 
 def join_study(
-    *, storage: str, study_name: str, budget_s: float = 60.0, device: str = "cpu"
+    *,
+    storage: str,
+    study_name: str,
+    budget_s: float = 60.0,
+    device: str = "cpu",
+    data: str | None = None,
 ) -> int:
-    """Run exploration trials for an existing study; return how many this worker finished.
+    """Take trials of an existing study until it is decided or the budget ends.
+
+    Args:
+        storage, study_name: the study started by ``recommend FILE --storage URL``.
+        budget_s: seconds this worker may run.
+        device: ``cpu`` or ``cuda``.
+        data: this machine's copy of the data, when not at the path the study recorded.
+
+    Returns:
+        How many trials (exploration and confirmation) this worker finished.
 
     Raises:
         UsageError: no such study, or it was not started by ``recommend`` from a file.
+        StudyMismatchError: the data (or what the rules make of it) differs from the study's.
+        SearchInterrupted: Ctrl-C; this worker's trials in flight were marked failed.
     """
-    from advisor.profiling import profile_frame, read_table
-    from advisor.search._confirm import fit_settings_for
-    from advisor.selection import load_rules, shortlist
-
-    try:
-        study = optuna.load_study(study_name=study_name, storage=_storage(storage))
-    except KeyError:
-        raise UsageError(f"no study {study_name!r} in {storage}") from None
-    except Exception as exc:
-        raise UsageError(
-            f"cannot open Optuna storage {storage!r}: {exc.__class__.__name__}"
-        ) from None
-    job: Mapping[str, Any] | None = study.user_attrs.get(JOB_KEY)
-    if not job or not job.get("path"):
-        raise UsageError(
-            f"study {study_name!r} was not started by 'lossadvisor recommend FILE' "
-            "with --storage; a worker needs the data path it recorded"
+    with quiet_optuna():
+        study = load_study(storage=storage, study_name=study_name)
+        attrs = study.user_attrs
+        patience = time.monotonic() + JOIN_WAIT_S
+        while not _started(attrs) and time.monotonic() < patience:
+            time.sleep(0.2)  # a study just created: its request is stored a moment later
+            attrs = study.user_attrs
+        if not _started(attrs):
+            raise UsageError(
+                f"study {study_name!r} was not started by 'lossadvisor recommend FILE' "
+                "with --storage; a worker needs the data path it recorded"
+            )
+        job = Job.from_dict(attrs[JOB_KEY])
+        path = data or job.path
+        check_same_data(job, path, study_name)
+        prepared = prepare(
+            path,
+            target=job.target,
+            task=job.task,
+            objective=job.objective,
+            metric=job.metric,
+            rules=job.rules,
+            sample=job.sample,
+            seed=job.seed,
+            decimal=job.decimal,
         )
-    frame = read_table(job["path"], seed=job["seed"])
-    profile = profile_frame(frame, target=job["target"], task=job["task"], path_hint=job["path"])
-    listed = shortlist(
-        profile, objective=job["objective"], rules=load_rules(job["rules"]), metric=job["metric"]
-    )
-    splits = make_splits(frame, profile, listed, seed=int(job["seed"]))
-    data = splits.get(0)
-    scale = robust_center_scale(data.y_train)[1] if profile.task.is_regression else 1.0
-    outcomes = explore(
-        study,
-        {c.loss: c for c in listed.candidates},
-        data,
-        settings=fit_settings_for(len(data.y_train), device=device),
-        max_trials=int(job["max_trials"]),
-        deadline=time.monotonic() + budget_s,
-        scale=scale,
-        seed=int(job["seed"]),
-    )
-    return len(outcomes)
+        here = fingerprint(
+            prepared.profile, prepared.listed, seed=job.seed, digest=job.digest, sample=job.sample
+        )
+        known = attrs.get("fingerprint", {})
+        if known != here:
+            raise StudyMismatchError(
+                f"study {study_name!r}: this worker's profile or shortlist differs from the "
+                f"study's ({_differences(known, here)}); check the rule files and the version"
+            )
+        plan = SearchPlan.from_dict(attrs[PLAN_KEY])
+        splits = make_splits(prepared.frame, prepared.profile, prepared.listed, seed=plan.seed)
+        settings = fit_settings_for(len(splits.get(0).y_train), device=device)
+        study.sampler, study.pruner = study_options(
+            prepared.listed, max_steps=settings.max_steps, seed=plan.seed
+        )
+        work = start_work(
+            study,
+            prepared.frame,
+            prepared.profile,
+            prepared.listed,
+            plan=plan,
+            device=device,
+            splits=splits,
+        )
+        try:
+            work.run(stop_at=time.monotonic() + budget_s)
+        except Interrupted as exc:
+            raise SearchInterrupted(
+                f"interrupted; {exc.failed} trial(s) in flight marked failed, finished ones "
+                f"kept; rejoin with 'lossadvisor worker --storage {describe_storage(storage)} "
+                f"--study-name {study_name}'"
+            ) from None
+    return len(work.outcomes) + work.confirmed

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import optuna
 import pytest
 
-from advisor.errors import UsageError
+from advisor.errors import StudyMismatchError, UsageError
 from advisor.search import join_study
-from advisor.search._storage import describe_storage, open_study
+from advisor.search._storage import build_storage, describe_storage, open_study
 
 FINGERPRINT = {"target": ["y"], "rows": 300, "losses": ["mse", "huber"], "metric": "rmse",
                "seed": 0}
@@ -83,8 +85,64 @@ def test_join_study_of_a_missing_study(tmp_path) -> None:
         join_study(storage=url, study_name="absent", budget_s=1)
 
 
-def test_join_study_needs_a_study_started_by_recommend(tmp_path) -> None:
+def test_join_study_needs_a_study_started_by_recommend(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("advisor.search._worker.JOIN_WAIT_S", 0.0)
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     _open(url, name="manual")
     with pytest.raises(UsageError, match="was not started by 'lossadvisor recommend FILE'"):
         join_study(storage=url, study_name="manual", budget_s=1)
+
+
+# --------------------------------------------------------------------------- secrets, drivers
+
+SECRET = "s3cr3t-pw"
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    (f"postgresql://ann:{SECRET}@db.example:5432/studies",
+     "postgresql://ann:***@db.example:5432/studies"),
+    (f"postgresql+psycopg2://ann:{SECRET}@localhost/s", "postgresql+psycopg2://ann:***@localhost/s"),
+    (f"mysql://root:{SECRET}@h/db?charset=utf8", "mysql://root:***@h/db?charset=utf8"),
+    ("sqlite:///studies.db", "sqlite:///studies.db"),
+    ("journal:/tmp/a:b@c.log", "journal:/tmp/a:b@c.log"),
+    (f"weird://ann:{SECRET}@host", "weird://ann:***@host"),
+])
+def test_a_password_is_shown_as_stars(url: str, shown: str) -> None:
+    assert describe_storage(url) == shown and SECRET not in describe_storage(url)
+
+
+def test_an_unreachable_server_is_named_without_its_password() -> None:
+    url = f"postgresql://u:{SECRET}@127.0.0.1:1/db"
+    with pytest.raises(UsageError, match="cannot open Optuna storage") as caught:
+        _open(url)
+    message = str(caught.value)
+    assert SECRET not in message and "postgresql://u:***@127.0.0.1:1/db" in message
+    with pytest.raises(UsageError) as caught:
+        join_study(storage=url, study_name="s", budget_s=1)
+    assert SECRET not in str(caught.value)
+
+
+def test_a_missing_driver_names_the_extra_that_installs_it(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # import psycopg2 -> ModuleNotFoundError
+    url = f"postgresql://u:{SECRET}@127.0.0.1:1/db"
+    with pytest.raises(UsageError, match=r"pip install 'lossadvisor\[postgres\]'") as caught:
+        _open(url)
+    assert SECRET not in str(caught.value) and caught.value.exit_code == 2
+
+
+def test_a_mismatch_says_what_differs(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    _open(url)
+    with pytest.raises(StudyMismatchError, match="rows 300 here 301"):
+        _open(url, resume=True, fingerprint={**FINGERPRINT, "rows": 301})
+
+
+def test_relational_storages_have_heartbeats_and_retry_failed_trials(tmp_path) -> None:
+    storage = build_storage(f"sqlite:///{tmp_path / 's.db'}")
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    assert is_heartbeat_enabled(storage)
+    assert storage.get_heartbeat_interval() < storage.grace_period
+    assert isinstance(storage.get_heartbeat_stale_trial_callback(),
+                      (optuna.storages.RetryFailedTrialCallback,
+                       getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", type(None))))

@@ -1,0 +1,130 @@
+"""The confirmation race as a pure function of the scores stored so far.
+
+Each finalist repeats its best configuration on paired splits 1..R, then the race goes on in
+rounds of ROUND_SPLITS more splits (3, then 3, then 4, up to MAX_REPEATS) as long as some
+finalist is not settled against the loss the scores so far choose; a settled one leaves
+(racing, as in F-Race: its later splits could not change the advice). A round's runs are
+stored in the study as trials, so the race is replayed from them: :func:`plan_race` says what
+is decided, and which (loss, split) runs the current round still lacks. Any process that finds
+a round complete takes the next step; replaying the same scores always gives the same step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+
+from advisor.records import LossId, MetricId
+from advisor.search._decide import EQUIVALENCE, decide, settled
+from advisor.search._splits import N_SPLITS
+
+__all__ = ["RacePlan", "contenders", "plan_race"]
+
+MIN_REPEATS = 2
+MAX_REPEATS = N_SPLITS - 1
+# splits per round after the first, while the race is not settled: small enough to stop a
+# race that settles after 6 splits, large enough that a round's stack stays wide (3, 3, 4)
+ROUND_SPLITS = 3
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RacePlan:
+    """Where the race stands: scores of the complete rounds, and the round in progress."""
+
+    scores: dict[LossId, list[float]]  # split by split from 1, complete rounds only
+    live: list[LossId]  # contenders of the round in progress (of the last one when finished)
+    done: int  # splits of the complete rounds
+    round_start: int  # the round in progress starts after this split
+    needed: tuple[tuple[LossId, int], ...]  # its (loss, split) runs, stored or not
+    finished: bool
+
+
+def _round(done: int, count: int) -> range:
+    return range(done + 1, done + count + 1)
+
+
+def contenders(
+    scores: Mapping[LossId, Sequence[float]],
+    live: Sequence[LossId],
+    *,
+    prior: Sequence[LossId],
+    metric: MetricId,
+    maximize: bool,
+) -> list[LossId]:
+    """The loss the scores so far choose, and every other one not yet settled against it.
+
+    A loss the rule prior ranks above the chosen one would win a tie with it, so it stays
+    until it is worse by a margin that matters; any other stays until it can no longer be
+    better by one. A single contender means the race is decided.
+    """
+    from advisor.search._results import candidate_result
+
+    results = [candidate_result(loss, ({}, 0.0), list(scores[loss])) for loss in live]
+    chosen = decide(results, prior=prior, metric=metric, maximize=maximize).chosen
+    order = {loss: i for i, loss in enumerate(prior)}
+
+    def out(loss: LossId) -> bool:
+        margin = -EQUIVALENCE if order.get(loss, len(order)) < order.get(chosen, 0) else EQUIVALENCE
+        return settled(scores[chosen], scores[loss], maximize=maximize, margin=margin)
+
+    return [loss for loss in live if loss is chosen or not out(loss)]
+
+
+def plan_race(
+    finalists: Sequence[LossId],
+    stored: Mapping[tuple[LossId, int], float],
+    *,
+    repeats: int,
+    prior: Sequence[LossId],
+    metric: MetricId,
+    maximize: bool,
+    rounds: Mapping[int, int] | None = None,
+    afford: Callable[[int], int] = lambda live: MAX_REPEATS,
+) -> RacePlan:
+    """Replay the race on the stored scores; say what is decided and what the round needs.
+
+    Args:
+        finalists: the losses in the race, in the shortlist's order.
+        stored: score of each (loss, split) run stored so far (NaN for a run that diverged).
+        repeats: splits of the first round (the rules' setting, at least MIN_REPEATS).
+        rounds: split count each round was given when it started, by its first split minus
+            one; a round in progress keeps its count, whatever time is left now.
+        afford: how many splits a new round of that many contenders can still pay for.
+    """
+    rounds = rounds or {}
+    scores: dict[LossId, list[float]] = {loss: [] for loss in finalists}
+    live = list(finalists)
+    done = 0
+    while done < MAX_REPEATS:
+        if done == 0:
+            count = min(MAX_REPEATS, max(repeats, MIN_REPEATS))
+        else:
+            racing = contenders(scores, live, prior=prior, metric=metric, maximize=maximize)
+            if len(racing) < 2:
+                break  # decided: the last round's contenders all keep every split they ran
+            live = racing
+            rest = MAX_REPEATS - done  # a remainder smaller than a round joins the last one
+            count = rest if rest < 2 * ROUND_SPLITS else ROUND_SPLITS
+            if done in rounds:
+                count = min(count, rounds[done])
+            elif not all(
+                (loss, s) in stored for loss in live for s in range(done + 1, done + count + 1)
+            ):
+                count = min(count, afford(len(live)))
+            if count < 1:
+                break
+        needed = tuple((loss, s) for s in range(done + 1, done + count + 1) for loss in live)
+        if any(key not in stored for key in needed):
+            return RacePlan(
+                scores=scores,
+                live=live,
+                done=done,
+                round_start=done,
+                needed=needed,
+                finished=False,
+            )
+        for split in range(done + 1, done + count + 1):
+            for loss in live:
+                scores[loss].append(stored[(loss, split)])
+        done += count
+    return RacePlan(scores=scores, live=live, done=done, round_start=done, needed=(), finished=True)

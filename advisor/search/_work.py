@@ -1,0 +1,415 @@
+"""One process's share of a study: take whatever trial is due, train it, tell it, repeat.
+
+The starting process (``recommend``) and every ``lossadvisor worker`` run the same loop over
+the same stored state, so it makes no difference which process trains what:
+
+- exploration: while the study has fewer than ``max_trials`` finished exploration trials and
+  its exploration time is not over, ask a batch of trials (queued ones first: the rules'
+  parameters, retries of trials whose process died), train them as one stacked run, tell them;
+- confirmation: once exploration is over and none of its trials still runs, replay the race
+  from the stored runs (``plan_race``); queue the current round's missing runs as trials
+  (``phase`` ``confirm``, one per finalist and split), and claim a share of its splits: all
+  the round's finalists on one split train in one stack, so each split's comparison is paired;
+- the race is finished when ``plan_race`` says so; every process then reads the same decision.
+
+A process stamps the trials it takes and keeps them beating (``_liveness.py``); it sweeps
+the study for trials of dead processes as it goes. On Ctrl-C its trials in flight are told
+failed, so nothing is left running, and the caller says how to resume.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import socket
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from advisor.records import Candidate, LossId, MetricId, TrialOutcome
+from advisor.search._explore import BATCH_TRIALS, best_settings, enqueue_defaults, train_batch
+from advisor.search._liveness import Beating, sweep
+from advisor.search._race import RacePlan, plan_race
+from advisor.search._results import (
+    CONFIRM,
+    DIVERGED,
+    EXPLORE,
+    best_explore_value,
+    confirm_key,
+    confirm_runs,
+    counted_explore,
+    phase,
+    run_score,
+)
+from advisor.search._splits import SplitMaker
+from advisor.search._storage import GRACE_S, HEARTBEAT_S
+from advisor.training import FitSettings, MemberSpec, fit_splits
+from advisor.training._model import ModelFactory
+
+__all__ = ["PLAN_KEY", "Interrupted", "SearchPlan", "Work", "WorkState"]
+
+PLAN_KEY = "plan"
+ROUNDS_KEY = "race_rounds"
+WORKER_PREFIX = "worker:"
+POLL_S = 0.2
+
+
+class Interrupted(Exception):
+    """Ctrl-C while training: the trials in flight were told failed. Carries how many."""
+
+    def __init__(self, failed: int) -> None:
+        super().__init__(failed)
+        self.failed = failed
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SearchPlan:
+    """The settings every process of a study follows (stored in its user attributes)."""
+
+    max_trials: int
+    repeats: int
+    explore_until: float  # wall-clock (time.time()) end of exploration
+    deadline: float  # wall-clock end of the search
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SearchPlan:
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WorkState:
+    """What the stored trials say, as one process sees them now."""
+
+    phase: str  # "explore", "wait", "confirm", "done"
+    race: RacePlan | None
+    finalists: dict[LossId, tuple[dict[str, Any], float]]
+    explored: int
+
+
+def _monotonic(wall: float) -> float:
+    return time.monotonic() + (wall - time.time())
+
+
+class Work:
+    """One process working on a study until the race is decided or its own time is up."""
+
+    def __init__(
+        self,
+        study: optuna.Study,
+        *,
+        plan: SearchPlan,
+        candidates: Mapping[LossId, Candidate],
+        splits: SplitMaker,
+        settings: FitSettings,
+        scale: float,
+        prior: Sequence[LossId],
+        metric: MetricId,
+        maximize: bool,
+        factory: ModelFactory | None = None,
+        on_progress: Callable[[str, int, int, str], None] | None = None,
+    ) -> None:
+        self.study = study
+        self.plan = plan
+        self.candidates = candidates
+        self.splits = splits
+        self.settings = settings
+        self.scale = scale
+        self.prior = list(prior)
+        self.metric = metric
+        self.maximize = maximize
+        self.factory = factory
+        self.on_progress = on_progress
+        self.outcomes: dict[int, TrialOutcome] = {}
+        self.histories: dict[LossId, tuple] = {}
+        self.in_flight: list[optuna.Trial] = []
+        self.confirmed = 0  # confirmation runs this process trained
+        self._batch_s = 0.0
+        self._swept = 0.0
+        self._seen = 0.0
+        self._me = f"{WORKER_PREFIX}{socket.gethostname()}:{os.getpid()}"
+
+    # ------------------------------------------------------------------ reading the study
+
+    def state(self) -> WorkState:
+        stored = self.study.user_attrs.get(PLAN_KEY)
+        if stored:  # a resumed study gets new times: every process follows the stored plan
+            self.plan = SearchPlan.from_dict(stored)
+        trials = self.study.get_trials(deepcopy=False)
+        explored = counted_explore(trials)
+        running = [t for t in trials if t.state == TrialState.RUNNING and phase(t) == EXPLORE]
+        open_ = explored < self.plan.max_trials and time.time() < self.plan.explore_until
+        if open_:
+            return WorkState(phase=EXPLORE, race=None, finalists={}, explored=explored)
+        if running:
+            return WorkState(phase="wait", race=None, finalists={}, explored=explored)
+        finalists = best_settings(self.study, self.candidates)
+        runs = confirm_runs(trials)
+        stored = {}
+        for loss, (params, lr) in finalists.items():
+            for split in range(1, self.splits.n_splits):
+                run = runs.get(confirm_key(loss, params, lr, split))
+                if run is not None:
+                    stored[(loss, split)] = run_score(run)
+        rounds = {int(k): int(v) for k, v in self.study.user_attrs.get(ROUNDS_KEY, {}).items()}
+        race = plan_race(
+            list(finalists),
+            stored,
+            repeats=self.plan.repeats,
+            prior=self.prior,
+            metric=self.metric,
+            maximize=self.maximize,
+            rounds=rounds,
+            afford=lambda live: self._afford(live, runs.values()),
+        )
+        kind = "done" if race.finished else CONFIRM
+        return WorkState(phase=kind, race=race, finalists=finalists, explored=explored)
+
+    def _afford(self, live: int, runs) -> int:
+        """Splits a round of ``live`` contenders can still pay for, at the pace so far."""
+        costs = [r.user_attrs.get("cost_s") for r in runs if r.user_attrs.get("cost_s")]
+        if not costs:
+            return 10**6
+        pace = 1.1 * sum(costs) / len(costs)  # seconds per member and split
+        left = self.plan.deadline - time.time()
+        return int(max(left, 0.0) / (pace * live))
+
+    def results(self, state: WorkState) -> dict[LossId, list[float]]:
+        return state.race.scores if state.race else {}
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, *, stop_at: float | None = None) -> WorkState:
+        """Work until the race is decided (or ``stop_at``, a monotonic time, passes).
+
+        Raises:
+            Interrupted: Ctrl-C; the trials in flight were told failed first.
+        """
+        beating = Beating(self.study)
+        try:
+            while True:
+                self._housekeeping()
+                state = self.state()
+                if state.phase == "done":
+                    return state
+                if stop_at is not None and time.monotonic() >= stop_at:
+                    return state
+                worked = False
+                if state.phase == EXPLORE:
+                    worked = self._explore(state, beating)
+                elif state.phase == CONFIRM:
+                    worked = self._confirm(state, beating)
+                if not worked:
+                    time.sleep(POLL_S)
+        except KeyboardInterrupt:
+            raise Interrupted(self._fail_in_flight()) from None
+        finally:
+            beating.close()
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._swept >= HEARTBEAT_S or not self._swept:
+            self._swept = now
+            sweep(self.study)
+        if self.study._storage is not None and now - self._seen >= HEARTBEAT_S:
+            self._seen = now
+            self.study.set_user_attr(self._me, time.time())
+
+    def _workers(self) -> int:
+        """Processes that showed life within a grace period (this one included)."""
+        now = time.time()
+        attrs = self.study.user_attrs
+        seen = [v for k, v in attrs.items() if k.startswith(WORKER_PREFIX)]
+        return max(1, sum(1 for v in seen if isinstance(v, float) and now - v < GRACE_S))
+
+    def _fail_in_flight(self) -> int:
+        failed = 0
+        for trial in self.in_flight:
+            try:
+                self.study._storage.set_trial_system_attr(
+                    trial._trial_id, "lossadvisor:failed", "interrupted"
+                )
+                self.study.tell(trial, state=TrialState.FAIL)
+                failed += 1
+            except Exception:  # already told, or the storage is gone: nothing left to do
+                continue
+        self.in_flight = []
+        return failed
+
+    def _report(self, kind: str, done: int, total: int) -> None:
+        if self.on_progress is not None:
+            trials = self.study.get_trials(deepcopy=False)
+            self.on_progress(kind, done, total, best_explore_value(self.study, trials))
+
+    # ------------------------------------------------------------------ exploration
+
+    def _explore(self, state: WorkState, beating: Beating) -> bool:
+        if not self.study.trials:
+            enqueue_defaults(self.study, self.candidates)
+        trials = self.study.get_trials(deepcopy=False)
+        running = sum(1 for t in trials if t.state == TrialState.RUNNING and phase(t) == EXPLORE)
+        size = min(BATCH_TRIALS, self.plan.max_trials - state.explored - running)
+        left = self.plan.explore_until - time.time()
+        if size < 1 or left <= 0:
+            return False
+        if self._batch_s and left < 0.6 * self._batch_s and self.outcomes:
+            # a batch would be cut short: end exploration for every process (the time is the
+            # study's) rather than train runs that cannot finish
+            self.plan = dataclasses.replace(self.plan, explore_until=time.time())
+            self.study.set_user_attr(PLAN_KEY, self.plan.to_dict())
+            return True
+        asked = self.in_flight = []
+        for _ in range(size):
+            with warnings.catch_warnings():
+                # Optuna's heartbeat is made for study.optimize; with ask-and-tell this loop
+                # beats for its trials itself (Beating), so the warning does not apply
+                warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
+                trial = self.study.ask()
+            if trial.user_attrs.get("phase") == CONFIRM:
+                # a confirmation run queued by an earlier round, popped by ask: it is not
+                # due while exploration is open; fail it (the race queues it again if needed)
+                self.study.tell(trial, state=TrialState.FAIL)
+                continue
+            asked.append(trial)
+        if not asked:
+            return True
+        beating.take(t._trial_id for t in asked)
+        started = time.monotonic()
+        try:
+            outcomes = train_batch(
+                self.study,
+                asked,
+                self.candidates,
+                self.splits.get(0),
+                settings=self.settings,
+                deadline=_monotonic(self.plan.explore_until),
+                scale=self.scale,
+                seed=self.plan.seed,
+                factory=self.factory,
+            )
+        finally:
+            beating.drop(t._trial_id for t in asked)
+        self.in_flight = []
+        self._batch_s = time.monotonic() - started
+        self.outcomes.update((o.number, o) for o in outcomes)
+        self._report(
+            EXPLORE, counted_explore(self.study.get_trials(deepcopy=False)), self.plan.max_trials
+        )
+        return True
+
+    # ------------------------------------------------------------------ confirmation
+
+    def _confirm(self, state: WorkState, beating: Beating) -> bool:
+        race = state.race
+        assert race is not None
+        rounds = self.study.user_attrs.get(ROUNDS_KEY, {})
+        count = len({split for _, split in race.needed})
+        if race.round_start and str(race.round_start) not in rounds:
+            self.study.set_user_attr(ROUNDS_KEY, {**rounds, str(race.round_start): count})
+        trials = self.study.get_trials(deepcopy=False)
+        keys = {
+            t.user_attrs.get("key")
+            for t in trials
+            if phase(t) == CONFIRM
+            and (
+                t.state in (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
+                or t.user_attrs.get("outcome") == DIVERGED
+            )
+        }
+        for loss, split in race.needed:
+            params, lr = state.finalists[loss]
+            key = confirm_key(loss, params, lr, split)
+            if key not in keys:
+                self.study.enqueue_trial(
+                    {},
+                    user_attrs={
+                        "phase": CONFIRM,
+                        "key": key,
+                        "loss": loss.value,
+                        "split": split,
+                        "params": params,
+                        "lr": lr,
+                    },
+                )
+                keys.add(key)
+        claimed = self._claim(race, state.finalists)
+        if not claimed:
+            return False
+        self._train_confirm(claimed, beating)
+        return True
+
+    def _claim(self, race: RacePlan, finalists) -> list[optuna.Trial]:
+        """Claim this process's share of the round's waiting splits (whole splits)."""
+        wanted = {confirm_key(loss, *finalists[loss], split): split for loss, split in race.needed}
+        waiting: dict[int, list] = {}
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            split = wanted.get(trial.user_attrs.get("key"))
+            if split is not None:
+                waiting.setdefault(split, []).append(trial)
+        if not waiting:
+            return []
+        share = max(1, math.ceil(len(waiting) / self._workers()))
+        storage = self.study._storage
+        claimed: list[optuna.Trial] = []
+        self.in_flight = claimed
+        for split in sorted(waiting)[:share]:
+            for frozen in waiting[split]:
+                try:
+                    ok = storage.set_trial_state_values(frozen._trial_id, state=TrialState.RUNNING)
+                except optuna.exceptions.UpdateFinishedTrialError:
+                    ok = False
+                if ok:  # False: another process claimed it first
+                    claimed.append(optuna.Trial(self.study, frozen._trial_id))
+        return claimed
+
+    def _train_confirm(self, claimed: list[optuna.Trial], beating: Beating) -> None:
+        beating.take(t._trial_id for t in claimed)
+        by_split: dict[int, list[tuple[optuna.Trial, MemberSpec]]] = {}
+        for trial in claimed:
+            attrs = trial.user_attrs
+            split = int(attrs["split"])
+            member = MemberSpec(
+                loss=LossId(attrs["loss"]),
+                params=dict(attrs["params"]),
+                lr=float(attrs["lr"]),
+                seed=self.plan.seed * 1000 + split,
+            )
+            by_split.setdefault(split, []).append((trial, member))
+        numbers = sorted(by_split)
+        left = self.plan.deadline - time.time()
+        started = time.monotonic()
+        try:
+            results = fit_splits(
+                [[m for _, m in by_split[s]] for s in numbers],
+                [self.splits.get(s) for s in numbers],
+                settings=self.settings,
+                data_seeds=[self.plan.seed + s for s in numbers],
+                factory=self.factory,
+                deadline=time.monotonic() + max(left, 0.0),
+            )
+        finally:
+            beating.drop(t._trial_id for t in claimed)
+        cost = (time.monotonic() - started) / max(1, len(claimed))
+        for split, group in zip(numbers, results, strict=True):
+            for (trial, member), result in zip(by_split[split], group, strict=True):
+                trial.set_user_attr("cost_s", cost)
+                if split == 1:
+                    trial.set_user_attr("history", [list(p) for p in result.history])
+                    self.histories[member.loss] = tuple(result.history)
+                if math.isfinite(result.score):
+                    self.study.tell(trial, result.score)
+                else:
+                    trial.set_user_attr("outcome", DIVERGED)
+                    self.study.tell(trial, state=TrialState.FAIL)
+        self.in_flight = []
+        self.confirmed += len(claimed)
+        done = len(confirm_runs(self.study.get_trials(deepcopy=False)))
+        self._report(CONFIRM, done, done + len(claimed))
