@@ -285,12 +285,18 @@ def run(
     entries.sort(key=cost)
     out.mkdir(parents=True, exist_ok=True)
     wall, cpu = time.monotonic(), time.process_time()
+    failed: list[str] = []
     for number, entry in enumerate(entries, 1):
         path = out / f"{entry['name']}.json"
         if _done(path, quick):
             continue
         print(f"[{number}/{len(entries)}] {entry['name']} ...", file=sys.stderr, flush=True)
-        record = reference_table(corpus, entry, quick=quick, batch_seeds=batch_seeds)
+        try:
+            record = reference_table(corpus, entry, quick=quick, batch_seeds=batch_seeds)
+        except Exception as error:  # one table's failure must not stop a run of hours
+            failed.append(entry["name"])
+            print(f"    FAILED: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            continue
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(record, separators=(",", ":")) + "\n")
         tmp.replace(path)  # a killed run never leaves a half-written table behind
@@ -303,6 +309,7 @@ def run(
     summary["this_invocation"] = {
         "wall_seconds": round(time.monotonic() - wall, 1),
         "cpu_seconds": round(time.process_time() - cpu, 1),
+        "failed": failed,
     }
     print(json.dumps(summary, indent=1))
     return summary

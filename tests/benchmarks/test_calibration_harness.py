@@ -159,3 +159,17 @@ def test_evaluate_scores_regret_and_recall_leaving_each_table_out(tmp_path, caps
     assert evaluate.main(["--reference", str(tmp_path), "--no-wtl"]) == 0
     assert "| rules | all | 3 | 20.00% |" in capsys.readouterr().out
     assert evaluate.main(["--reference", str(tmp_path / "none")]) == 2
+
+
+def test_a_failing_table_is_reported_and_the_run_goes_on(tmp_path, capsys):
+    build = _load("build_corpus")
+    reference = _load("reference_runs")
+    entry = build.build_table(
+        _regression(40), {"name": "toy", "target": ["y"], "task": "regression"}, tmp_path
+    )[0]
+    broken = {**entry, "name": "broken", "target": ["no_such_column"]}
+    build.write_manifest(tmp_path, [broken], origin="a test")
+    summary = reference.run(tmp_path, tmp_path / "reference", quick=True)
+    assert summary["this_invocation"]["failed"] == ["broken"]
+    assert summary["tables"] == 0
+    assert "FAILED" in capsys.readouterr().err
