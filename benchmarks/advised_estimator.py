@@ -146,16 +146,23 @@ def _verdict(result: dict[str, Any]) -> tuple[float, float, str]:
     return float(gain.mean()), p, mark
 
 
-def _machine() -> str:
+def _git(*args: str) -> str:
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-        ).stdout.strip()
+        done = subprocess.run(
+            ["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent
+        )
     except OSError:
-        commit = "?"
+        return "?"
+    return done.stdout.strip()
+
+
+def _commit() -> str:
+    """The commit the code ran at, flagged when the working tree differs from it."""
+    changed = _git("status", "--porcelain", "--untracked-files=no", "--", "advisor")
+    return _git("rev-parse", "--short", "HEAD") + (" + local changes" if changed else "")
+
+
+def _machine(commit: str) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -171,12 +178,12 @@ def _machine() -> str:
     )
 
 
-def report(results: list[dict[str, Any]], args) -> None:
+def report(results: list[dict[str, Any]], args, *, commit: str) -> None:
     print(
         f"\n## Advised MLP vs the task's default loss (budget {args.budget:g} s, "
         f"{args.seeds} paired seeds, max {args.max_steps} steps)\n"
     )
-    print(f"machine: {_machine()}\n")
+    print(f"machine: {_machine(commit)}\n")
     print(
         "| dataset | task | metric | advised loss (per seed) | advised | default loss | default "
         "| advantage | p | W/T/L |"
@@ -215,6 +222,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
 
+    commit = _commit()  # at the start: the tree may change while it runs
     manifest = json.loads((args.data / "manifest.json").read_text())
     results = []
     for entry in manifest["datasets"]:
@@ -223,7 +231,7 @@ def main() -> None:
         results.append(run_dataset(args.data, entry, args))
         if args.out:
             args.out.write_text(json.dumps(results, indent=1))
-    report(results, args)
+    report(results, args, commit=commit)
 
 
 if __name__ == "__main__":
