@@ -47,11 +47,12 @@ margin:1.25rem 0}
 .card{border:1px solid var(--line);border-radius:8px;padding:.6rem .8rem;min-width:0}
 .card b{display:block;font-size:.72rem;text-transform:uppercase;letter-spacing:.06em;
 color:var(--dim);font-weight:600}
-.card span{font-size:1.02rem;overflow-wrap:anywhere}
+.card span{font-size:1.02rem;overflow-wrap:anywhere;display:-webkit-box;-webkit-line-clamp:3;
+-webkit-box-orient:vertical;overflow:hidden}
 table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.92rem}
 td,th{border-bottom:1px solid var(--line);padding:.4rem .6rem;text-align:left;vertical-align:top;
 overflow-wrap:break-word}
-td:last-child{overflow-wrap:anywhere}
+td:first-child{white-space:nowrap}td:last-child{overflow-wrap:anywhere;white-space:normal}
 th{background:var(--soft);font-weight:600;white-space:nowrap}
 td code,.id{white-space:nowrap}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -173,7 +174,11 @@ def _header(advice: Advice) -> list[str]:
         f"<p><span class='badge {label}'>confidence {rec.confidence:.2f} · {_e(label)}</span> "
         f"<span class=verdict>{_e(rec.verdict)}</span></p>",
         "<div class=cards>"
-        + "".join(f"<div class=card><b>{_e(k)}</b><span>{_e(v)}</span></div>" for k, v in cards)
+        # a long value is cut to three lines here (the whole of it is in the tables below)
+        + "".join(
+            f"<div class=card><b>{_e(k)}</b><span title='{_e(v)}'>{_e(v)}</span></div>"
+            for k, v in cards
+        )
         + "</div>",
         "</header>",
     ]

@@ -43,6 +43,7 @@ BULK = "#4c72b0"
 OUTLIER = "#c62828"
 MUTED = "#8c96a3"
 PALETTE = ("#4c72b0", "#dd8452", "#8172b3", "#937860", "#da8bc3", "#64b5cd", "#ccb974")
+SHADE = 0.09  # opacity of the chosen loss's column in the paired figure
 MAX_BARS = 30
 MAX_LABEL = 24
 
@@ -287,7 +288,7 @@ def paired_figure(search: SearchResult, chosen: LossId, results: Sequence[Candid
             mean = sum(finite) / len(finite)
             axes.hlines(mean, x - 0.22, x + 0.22, color=color, linewidth=2.4, zorder=4)
         if is_chosen:
-            axes.axvspan(x - 0.4, x + 0.4, color=CHOSEN, alpha=0.09, linewidth=0, zorder=1)
+            axes.axvspan(x - 0.4, x + 0.4, color=CHOSEN, alpha=SHADE, linewidth=0, zorder=1)
     labels = [
         f"{r.loss.value}\n{'chosen · ' if r.loss is chosen else ''}{len(r.scores)} splits"
         for r in results

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import stat
 
 import html5lib
@@ -20,7 +21,19 @@ from advisor.report import render_html, write_html
 from advisor.report._html import embed_json
 from advisor.report._plots import CHOSEN, curves_figure, house_style, paired_figure
 
-HOSTILE = ["<!--<script>", "</script>", "a&b\"'<x>", "]]><![CDATA[", "\u202eevil", "y[/]"]
+HOSTILE = [
+    "<!--<script>",
+    "</script>",
+    "a&b\"'<x>",
+    "]]><![CDATA[",
+    "\u202eevil",
+    "y[/]",
+    "[red]y",
+    "[link=https://example.com]x",
+    "ctl\x1b[31m\x07",
+    "n" * 500,
+]
+TARGET = "</script><!--\x1b[2Jtarget\u202e"  # ends the script block, clears a terminal
 XHTML = "{http://www.w3.org/1999/xhtml}"
 SVG = "{http://www.w3.org/2000/svg}"
 PAGE_TAGS = {
@@ -73,8 +86,8 @@ def hostile() -> Advice:
     y = 2 * x[:, 0] + rng.normal(scale=0.3, size=300)
     y[:10] += 30.0
     frame = pd.DataFrame(x, columns=HOSTILE)
-    frame["</script><!--target"] = y
-    plain = recommend(frame, target="</script><!--target", search=False)
+    frame[TARGET] = y
+    plain = recommend(frame, target=TARGET, search=False)
     search = _search(plain.shortlist.losses, plain.shortlist.metric)
     recommendation = dataclasses.replace(plain.recommendation, loss=search.results[0].loss)
     return dataclasses.replace(plain, search=search, recommendation=recommendation)
@@ -102,7 +115,9 @@ def test_hostile_names_stay_text_and_the_json_round_trips(hostile: Advice) -> No
     assert html_tags <= PAGE_TAGS, html_tags - PAGE_TAGS
     assert all(t.startswith((XHTML, SVG)) for t in tags), tags  # no foreign namespace opened
     text = "".join(root.itertext())
-    assert "</script><!--target" in text  # shown to the reader as the name it is
+    # shown as the name it is; ESC and the bidi override as escapes, as in the terminal
+    assert "</script><!--\\x1b[2Jtarget\\u202e" in text
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f]", page)  # controls shown as escapes
     columns = json.loads(scripts[1].text)["profile"]["features"]["columns"]
     assert {c["name"] for c in columns} == set(HOSTILE)
 
