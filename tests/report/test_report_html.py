@@ -215,3 +215,24 @@ def test_the_report_gets_the_users_umask(hostile, tmp_path, umask: int, mode: in
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == mode
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_the_cli_writes_a_report_others_can_read(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from advisor.cli import cli
+
+    rng = np.random.default_rng(3)
+    data = tmp_path / "data.csv"
+    pd.DataFrame({"x": rng.normal(size=80), "y": rng.normal(size=80)}).to_csv(data, index=False)
+    report = tmp_path / "out.html"
+    old = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(
+            cli, ["recommend", str(data), "--target", "y", "--no-search", "--report", str(report)]
+        )
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(report.stat().st_mode) == 0o644
+    assert "histogram of the target" in report.read_text(encoding="utf-8")
