@@ -237,11 +237,55 @@ def report(tables: list[Table], *, paired=None, per_task: bool = True) -> dict[s
     return results
 
 
+def loss_table(tables: list[Table]) -> list[dict[str, Any]]:
+    """Per task and loss: how often it was best or within 1%, its regret, its gain on the default.
+
+    The raw material of a fitted weight's provenance (how many tables, how often right, the
+    median gain); in sample, since it describes the corpus rather than judging a policy.
+    """
+    rows = []
+    for task in sorted({t.task for t in tables}):
+        members = [t for t in tables if t.task == task]
+        default = DEFAULTS[task]
+        for loss in sorted({loss for t in members for loss in t.test}):
+            scored = [t for t in members if loss in t.test]
+            gains = [t.regret_of(default) - t.regret_of(loss) for t in scored if default in t.test]
+            rows.append(
+                {
+                    "task": task,
+                    "loss": loss,
+                    "tables": len(scored),
+                    "best": sum(t.best == loss for t in scored),
+                    "within_1pct": sum(t.regret_of(loss) <= NEAR for t in scored),
+                    "regret_median": float(np.median([t.regret_of(loss) for t in scored])),
+                    "gain_vs_default_median": float(np.median(gains)) if gains else math.nan,
+                    "on_rules_shortlist": sum(loss in t.shortlist for t in scored),
+                    "rules_top1": sum(t.shortlist[0] == loss for t in scored),
+                }
+            )
+    print("\n## Per task and loss, in sample\n")
+    print(
+        "| task | loss | tables | best | within 1% | median regret | median gain vs default | "
+        "on rules shortlist | rules top-1 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['task']} | {r['loss']} | {r['tables']} | {r['best']} | {r['within_1pct']} | "
+            f"{_pct(r['regret_median'])} | {r['gain_vs_default_median']:+.2%} | "
+            f"{r['on_rules_shortlist']} | {r['rules_top1']} |"
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE)
     parser.add_argument(
         "--no-wtl", action="store_true", help="skip the paired tests (no torch import)"
+    )
+    parser.add_argument(
+        "--losses", action="store_true", help="also print the per task and loss table"
     )
     args = parser.parse_args(argv)
     tables = load_tables(args.reference) if args.reference.is_dir() else []
@@ -255,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_wtl:
         paired = _quality().paired
     report(tables, paired=paired)
+    if args.losses:
+        loss_table(tables)
     return 0
 
 

@@ -156,8 +156,11 @@ def test_evaluate_scores_regret_and_recall_leaving_each_table_out(tmp_path, caps
     # task_best, fitted on the other two tables only: mse, then huber, then mae
     best = evaluate.out_of_fold(tables, evaluate.task_best_policy)
     assert best == {"a": ["mse", "huber"], "b": ["mse"], "c": ["mse", "huber"]}
-    assert evaluate.main(["--reference", str(tmp_path), "--no-wtl"]) == 0
-    assert "| rules | all | 3 | 20.00% |" in capsys.readouterr().out
+    assert evaluate.main(["--reference", str(tmp_path), "--no-wtl", "--losses"]) == 0
+    printed = capsys.readouterr().out
+    assert "| rules | all | 3 | 20.00% |" in printed
+    # mse: best on all three tables, the default itself, on one rules shortlist, never top-1
+    assert "| regression | mse | 3 | 3 | 3 | 0.00% | +0.00% | 1 | 0 |" in printed
     assert evaluate.main(["--reference", str(tmp_path / "none")]) == 2
 
 
