@@ -20,9 +20,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import importlib
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Any, Literal
 
 import pydantic
@@ -340,10 +341,14 @@ def load_catalog(path: Path | None = None) -> Mapping[LossId, LossSpec]:
         ('score', ['delta'])
     """
     if path is None:
-        from advisor.losses import _registry  # deferred: the registry imports this module
-
-        return _registry.catalog()
+        return _registry().catalog()
     return _load(Path(path))
+
+
+@functools.cache
+def _registry() -> ModuleType:
+    """The loss registry, imported on first use (it imports this module)."""
+    return importlib.import_module("advisor.losses._registry")
 
 
 @functools.lru_cache(maxsize=1)

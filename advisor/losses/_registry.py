@@ -200,6 +200,9 @@ def custom_loss(loss_id: LossId) -> CustomLoss | None:
 
 def catalog() -> Mapping[LossId, LossSpec]:
     """The bundled catalog and the registered losses after it (cached until a change)."""
+    cached = _State.catalog  # set only once the entry points loaded without a problem
+    if cached is not None:
+        return cached
     load_entry_points()
     with _State.lock:
         if _State.catalog is None:
