@@ -218,6 +218,10 @@ def resolve_params(
             _check_domain(spec.id, name, value)
         elif value is not None and not math.isfinite(value):  # a registered loss's own range
             raise UsageError(f"{spec.id.value} parameter {name}={value!r} is not finite")
+    for param in spec.params:  # an integer parameter reaches the module as an int
+        value = merged[param.name]
+        if param.type == "int" and value is not None:
+            merged[param.name] = int(round(value))
     if "delta" in merged and builtin:
         delta = merged["delta"]
         merged["delta"] = HUBER_DELTA_FACTOR * context.target_scale if delta is None else delta

@@ -365,6 +365,22 @@ def test_build_loss_calls_the_module_with_its_params(asymmetric: LossId) -> None
         build_loss(asymmetric, {"over": math.inf}, context=LossContext())
 
 
+def test_an_integer_parameter_reaches_the_module_as_an_int() -> None:
+    class Power(nn.Module):
+        def __init__(self, k: int = 2) -> None:
+            super().__init__()
+            self.k = k
+
+    params = [{"name": "k", "default": 2, "low": 1, "high": 4, "type": "int"}]
+    loss = register("team_power", Power, **{**SQUARED, "params": params})
+    try:
+        assert build_loss(loss, {}, context=LossContext()).k == 2
+        module = build_loss(loss, {"k": 3.0}, context=LossContext())
+        assert module.k == 3 and type(module.k) is int
+    finally:
+        unregister(loss)
+
+
 def test_a_factory_taking_context_gets_the_data_summary() -> None:
     loss = register("team_huber", scaled_by_context, **SQUARED)
     try:
