@@ -89,6 +89,7 @@ class _State:
     custom: dict[LossId, CustomLoss] = {}
     catalog: Mapping[LossId, LossSpec] | None = None
     entry_point_problems: tuple[str, ...] | None = None  # None: not loaded yet
+    loading = False  # entry points are being loaded (a lookup from inside must not cache)
 
 
 def register(
@@ -205,11 +206,14 @@ def catalog() -> Mapping[LossId, LossSpec]:
         return cached
     load_entry_points()
     with _State.lock:
-        if _State.catalog is None:
-            merged = dict(bundled_catalog())
-            merged.update((loss, custom.spec) for loss, custom in _State.custom.items())
-            _State.catalog = MappingProxyType(merged)
-        return _State.catalog
+        if _State.catalog is not None:
+            return _State.catalog
+        merged = dict(bundled_catalog())
+        merged.update((loss, custom.spec) for loss, custom in _State.custom.items())
+        built = MappingProxyType(merged)
+        if not _State.loading:
+            _State.catalog = built
+        return built
 
 
 def resolve_unknown(value: str) -> LossId:
@@ -237,7 +241,11 @@ def load_entry_points() -> None:
     with _State.lock:
         if _State.entry_point_problems is None:
             _State.entry_point_problems = ()  # first: registering looks ids up, reentrantly
-            _State.entry_point_problems = tuple(_load_entry_points())
+            _State.loading = True
+            try:
+                _State.entry_point_problems = tuple(_load_entry_points())
+            finally:
+                _State.loading = False
         problems = _State.entry_point_problems
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"

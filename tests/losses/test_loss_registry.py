@@ -642,6 +642,21 @@ def test_an_entry_point_may_name_a_function_returning_the_entry(installed) -> No
     assert isinstance(build_loss("team_sq", {}, context=LossContext()), SquaredError)
 
 
+def test_a_catalog_read_while_entry_points_load_is_not_kept(installed) -> None:
+    """A package that reads the catalog while it loads must not leave a cache that hides the
+    entry points' problems from later calls."""
+    points, _ = installed
+
+    def entry() -> dict:
+        load_catalog()  # reentrant: the entry points are loading
+        return {"module": SquaredError, **{**SQUARED, "tasks": ["regresion"]}}
+
+    points.append(FakeEntryPoint("team_bad", "x:entry", entry))
+    for _ in range(2):
+        with pytest.raises(RuleError, match=r"team_bad:tasks: unknown task 'regresion'"):
+            load_catalog()
+
+
 def test_the_catalog_load_also_loads_entry_points(installed) -> None:
     points, _ = installed
     points.append(FakeEntryPoint("team_sq", "x:y", {"module": SquaredError, **SQUARED}))
