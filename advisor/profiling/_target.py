@@ -123,7 +123,8 @@ def _explicit(columns: list[str], target: str | Sequence[str]) -> tuple[str, ...
         if name not in columns:
             raise UsageError(_not_found(name, columns))
     if len(set(requested)) != len(requested):
-        raise UsageError(f"--target names a column twice: {', '.join(requested)}")
+        shown = ", ".join(repr(t) for t in requested)
+        raise UsageError(f"--target names a column twice: {shown}")
     return tuple(requested)
 
 

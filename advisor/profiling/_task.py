@@ -282,9 +282,10 @@ def _even_steps(levels: np.ndarray) -> tuple[bool, float]:
     step = float(np.min(steps))
     if step <= 0:
         return False, step
-    multiples = steps / step
-    if not np.allclose(multiples, np.round(multiples)):
-        return False, step
+    with np.errstate(over="ignore"):
+        multiples = steps / step
+    if not (np.all(np.isfinite(multiples)) and np.allclose(multiples, np.round(multiples))):
+        return False, step  # a step so small that the range overflows is no scale either
     slots = int(round((levels[-1] - levels[0]) / step)) + 1
     return bool(slots <= max(FEW_LEVELS, len(levels)) and len(levels) >= 0.7 * slots), step
 

@@ -28,6 +28,8 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "m
 #: Two-level string sets read as booleans, negative level first.
 BOOLEAN_PAIRS = (("no", "yes"), ("false", "true"), ("n", "y"), ("f", "t"), ("neg", "pos"))
 _MULTILABEL_SEPARATOR = "|"
+#: Largest target magnitude accepted: training runs in float32, whose range ends here.
+LARGEST_TARGET = float(np.finfo(np.float32).max)
 _NUMBER_SHAPE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -137,8 +139,8 @@ def read_target_values(
     target is accepted.
 
     Raises:
-        DataError: all missing, a datetime target, strings among several target columns, or a
-            column mixing numbers and strings.
+        DataError: all missing, a datetime target, strings among several target columns, a
+            column mixing numbers and strings, or numbers beyond float32's range.
     """
     values = _read(frame, tuple(target))
     return _checked(values) if check else values
@@ -248,6 +250,13 @@ def _checked(values: TargetValues) -> TargetValues:
             f"target {values.name!r} is missing in all {values.n_total} rows; pass --target with "
             "a column that has values"
         )
+    if values.kind == "number":
+        largest = float(np.max(np.abs(values.numbers)))
+        if largest > LARGEST_TARGET:
+            raise DataError(
+                f"target {values.name!r} holds values as large as {largest:.3g}, beyond float32 "
+                f"(+-{LARGEST_TARGET:.3g}), which training uses; rescale the target"
+            )
     if values.kind in ("number", "bool", "string"):
         levels, _ = values.levels()
         if len(levels) == 1:

@@ -173,3 +173,23 @@ def test_feature_kinds():
     assert result.features.constant == ("const", "empty")
     assert result.features.id_like == ("user", "seq")
     assert result.features.missing_rate == pytest.approx(n / (n * 10))
+
+
+def test_target_magnitude_threshold_is_float32_range():
+    """Training runs in float32: a target beyond its range is refused, one inside is profiled."""
+    from advisor.errors import DataError
+    from advisor.profiling._values import LARGEST_TARGET
+
+    inside = np.r_[np.linspace(-1.0, 1.0, 40), LARGEST_TARGET]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert profile(pd.DataFrame({"x": np.arange(41.0), "y": inside})).task.is_regression
+        beyond = np.r_[np.linspace(-1.0, 1.0, 40), np.nextafter(LARGEST_TARGET, np.inf)]
+        with pytest.raises(DataError, match=r"values as large as 3.4e\+38, beyond float32"):
+            profile(pd.DataFrame({"x": np.arange(41.0), "y": beyond}))
+
+
+def test_levels_whose_range_overflows_are_not_a_scale():
+    from advisor.profiling._task import _even_steps
+
+    assert _even_steps(np.array([0.0, 1e-320, 3e38]))[0] is False
