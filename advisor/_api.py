@@ -174,7 +174,6 @@ def confirm(
             device=device,
             factory=factory,
             progress=_progress(progress),
-            source=table.path,
         )
 
 
