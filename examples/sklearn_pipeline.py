@@ -62,7 +62,8 @@ def main() -> None:
         loss = params["mlp__loss"] or "advised"
         print(f"  loss={loss:<20} hidden={params['mlp__hidden']:<3} cv accuracy {score:.3f}")
     mlp = grid.best_estimator_.named_steps["mlp"]
-    print(f"trained with: {mlp.loss_} {mlp.loss_params_ or ''}".rstrip())
+    params = f" {mlp.loss_params_}" if mlp.loss_params_ else ""
+    print(f"trained with: {mlp.loss_}{params}, learning rate {mlp.lr_:.2g}")
     baseline = DummyClassifier().fit(X_train, y_train).score(X_test, y_test)
     print(f"test accuracy: {grid.score(X_test, y_test):.3f} (constant baseline {baseline:.3f})")
 
