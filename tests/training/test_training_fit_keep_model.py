@@ -18,15 +18,24 @@ def _binary(n: int = 240) -> TrainingData:
     rng = np.random.default_rng(3)
     x = rng.normal(size=(n, 4)).astype(np.float32)
     y = (x[:, 0] - x[:, 1] + rng.normal(scale=0.5, size=n) > 0).astype(np.int64)
-    return TrainingData(x_train=x[:180], y_train=y[:180], x_val=x[180:], y_val=y[180:],
-                        task=Task.BINARY, n_classes=2, metric=MetricId.ROC_AUC)
+    return TrainingData(
+        x_train=x[:180],
+        y_train=y[:180],
+        x_val=x[180:],
+        y_val=y[180:],
+        task=Task.BINARY,
+        n_classes=2,
+        metric=MetricId.ROC_AUC,
+    )
 
 
 @pytest.mark.parametrize("members", [1, 3])
 def test_kept_model_reproduces_the_best_validation_score(members: int) -> None:
     data = _binary()
-    specs = [MemberSpec(loss=loss, params={}, lr=1e-2, seed=s)
-             for s, loss in enumerate([LossId.BCE, LossId.CE, LossId.HINGE][:members])]
+    specs = [
+        MemberSpec(loss=loss, params={}, lr=1e-2, seed=s)
+        for s, loss in enumerate([LossId.BCE, LossId.CE, LossId.HINGE][:members])
+    ]
     results = fit_short(specs, data, settings=SETTINGS)
     context = build_context(data.y_train, task=data.task, n_classes=2)
     scorer = ValidationScorer(data.metric, data.y_val, task=data.task, n_classes=2)
