@@ -24,6 +24,7 @@ from advisor._validation import Problems, pydantic_problems, unknown
 from advisor.errors import RuleError
 from advisor.losses._catalog import load_catalog
 from advisor.records import Factor, LossId, MetricId
+from advisor.selection._calibration import CALIBRATION_FILE, apply_calibration, read_calibration
 from advisor.selection._fields import FIELDS, FieldType
 from advisor.selection._schema import (
     SETTINGS,
@@ -257,10 +258,15 @@ def _read_rule_file(path: Path) -> tuple[Rule, ...]:
 
 @functools.lru_cache(maxsize=1)
 def _bundled_rules() -> tuple[Rule, ...]:
+    """The bundled rules, with the weights fitted on the calibration corpus laid over them."""
     rules: list[Rule] = []
     for name in RULE_FILES:
         rules.extend(_read_rule_file(rules_dir() / name))
-    return tuple(rules)
+    path = rules_dir() / CALIBRATION_FILE
+    document = read_calibration(path)
+    if document is None:
+        return tuple(rules)
+    return apply_calibration(rules, document, source=str(path), loss_ids=_loss_ids())
 
 
 def load_rules(extra: Sequence[str | os.PathLike[str]] = ()) -> tuple[Rule, ...]:

@@ -213,7 +213,10 @@ def _apply(rule: Rule, text: str, fields: Mapping[str, Any], tally: _Tally) -> s
             if effect in (Effect.EXCLUDE, Effect.NOTE)
             else f"{effect.value} {weight:g}"
         )
-        tally.reason(loss, rule, text, evidence, label)
+        cited = rule.provenance is not None and rule.provenance.favourite == loss
+        tally.reason(
+            loss, rule, f"{text}; {rule.provenance.sentence()}" if cited else text, evidence, label
+        )
     return f"{effect.value} " + ", ".join(shown)
 
 

@@ -130,6 +130,8 @@ class Space:
     most: np.ndarray  # (tables,) max candidates
     least: np.ndarray  # (tables,) min candidates
     regrets: np.ndarray  # (tables, losses), capped; inf where unavailable
+    penalty: float = PENALTY
+    new_penalty: float = NEW_ENTRY_PENALTY
 
 
 def build_space(tables: Sequence[Table], *, allow_new: bool = True) -> Space:
@@ -248,8 +250,8 @@ def outcome(space: Space, weights: np.ndarray, rows: np.ndarray) -> tuple[np.nda
 def objective(space: Space, weights: np.ndarray, rows: np.ndarray) -> float:
     top, listed = outcome(space, weights, rows)
     moved = np.abs(weights - space.hand)
-    penalty = PENALTY * moved.sum() + sum(
-        NEW_ENTRY_PENALTY for (r, c) in space.new if weights[r, c] > 0
+    penalty = space.penalty * moved.sum() + sum(
+        space.new_penalty for (r, c) in space.new if weights[r, c] > 0
     )
     return float(top.mean() + MISS_WEIGHT * (1 - listed.mean()) + penalty)
 
@@ -326,9 +328,7 @@ def provenance(space: Space, tables: Sequence[Table], weights: np.ndarray) -> di
         if not space.sign[r] or not space.fired[:, r].any():
             continue
         entries = {space.losses[c]: float(weights[r, c]) for c in np.flatnonzero(weights[r] > 0)}
-        if not entries:
-            continue
-        favourite = max(entries, key=lambda loss: (entries[loss], loss))
+        favourite = max(entries, key=lambda loss: (entries[loss], loss)) if entries else None
         if space.sign[r] < 0:
             favourite = None
         rows = np.flatnonzero(space.fired[:, r])
@@ -374,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--penalty", type=float, default=PENALTY)
+    parser.add_argument("--new-entry-penalty", type=float, default=NEW_ENTRY_PENALTY)
     parser.add_argument("--write", action="store_true", help="fit on all tables, write the file")
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
     parser.add_argument(
@@ -386,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fit_priors: {len(tables)} tables; need at least {args.folds}", file=sys.stderr)
         return 2
     space = build_space(tables)
+    space.penalty, space.new_penalty = args.penalty, args.new_entry_penalty
     rows = np.arange(len(tables))
     simulated = shortlists(space, space.hand, rows)
     differ = [

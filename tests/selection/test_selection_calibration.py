@@ -1,0 +1,124 @@
+"""Fitted weights laid over the hand rules (advisor/selection/_calibration.py)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from selection_profiles import make_profile
+
+from advisor._paths import rules_dir
+from advisor.errors import RuleError
+from advisor.losses import load_catalog
+from advisor.records import LossId
+from advisor.selection import load_rules, shortlist
+from advisor.selection._calibration import apply_calibration
+from advisor.selection._loader import RULE_FILES, _read_rule_file
+
+LOSS_IDS = [str(loss) for loss in load_catalog()]
+
+
+def _hand_rules():
+    return tuple(rule for name in RULE_FILES for rule in _read_rule_file(rules_dir() / name))
+
+
+def _document(**rules):
+    return {"version": 1, "tables": 10, "commit": "abc1234", "rules": rules}
+
+
+def _entry(losses, tables=4, favourite="mae", right=0.75, gain=0.02):
+    return {
+        "losses": losses,
+        "hand": {"mse": 3.0, "huber": 2.5, "log_cosh": 2.0, "mae": 2.0},
+        "provenance": {
+            "tables": tables,
+            "favourite": favourite,
+            "right": right,
+            "median_gain": gain,
+        },
+    }
+
+
+def test_fitted_weights_replace_the_hand_weights_and_carry_their_provenance():
+    fitted = apply_calibration(
+        _hand_rules(),
+        _document(**{"regression-family": _entry({"mse": 2.0, "mae": 3.0})}),
+        source="calibration.yaml",
+        loss_ids=LOSS_IDS,
+    )
+    rule = next(r for r in fitted if r.id == "regression-family")
+    assert dict(rule.losses) == {LossId.MSE: 2.0, LossId.MAE: 3.0}
+    assert rule.provenance.tables == 4 and rule.provenance.corpus == 10
+    assert rule.provenance.favourite is LossId.MAE
+    assert rule.provenance.hand[LossId.MSE] == 3.0
+    others = {r.id: r for r in _hand_rules()}
+    assert all(r == others[r.id] for r in fitted if r.id != "regression-family")
+
+
+def test_a_loss_left_out_of_the_fitted_weights_is_no_longer_included():
+    fitted = apply_calibration(
+        _hand_rules(),
+        _document(**{"regression-family": _entry({"mse": 3.0, "mae": 2.0})}),
+        source="calibration.yaml",
+        loss_ids=LOSS_IDS,
+    )
+    listed = shortlist(make_profile("regression"), rules=fitted)
+    assert "huber" not in [c.loss.value for c in listed.candidates]
+
+
+def test_the_rationale_cites_the_evidence_for_the_rules_favourite():
+    fitted = apply_calibration(
+        _hand_rules(),
+        _document(**{"regression-family": _entry({"mse": 2.0, "mae": 3.0})}),
+        source="calibration.yaml",
+        loss_ids=LOSS_IDS,
+    )
+    listed = shortlist(make_profile("regression"), rules=fitted)
+    by_loss = {c.loss.value: c for c in listed.candidates}
+    assert listed.candidates[0].loss is LossId.MAE
+    cited = [r.text for r in by_loss["mae"].reasons if r.rule == "regression-family"]
+    assert (
+        "on 4 of 10 corpus tables where this rule fired, mae was within 1% of the best" in cited[0]
+    )
+    plain = [r.text for r in by_loss["mse"].reasons if r.rule == "regression-family"]
+    assert "corpus" not in plain[0]
+
+
+def test_every_problem_is_reported_at_once_with_suggestions():
+    document = _document(
+        **{
+            "regresion-family": _entry({"mse": 1.0}),
+            "regression-family": _entry({"hubber": 1.0, "mse": -1.0}),
+            "automl-shortlist": _entry({"mse": 1.0}),
+        }
+    )
+    with pytest.raises(RuleError) as raised:
+        apply_calibration(_hand_rules(), document, source="calibration.yaml", loss_ids=LOSS_IDS)
+    lines = str(raised.value).splitlines()
+    assert (
+        "calibration.yaml:regresion-family:id: unknown rule 'regresion-family'; did you mean 'regression-family'?"
+        in lines
+    )
+    assert (
+        "calibration.yaml:regression-family:losses.hubber: unknown loss id 'hubber'; did you mean 'huber'?"
+        in lines
+    )
+    assert "calibration.yaml:regression-family:losses.mse: weight -1.0 is negative" in lines
+    assert "calibration.yaml:automl-shortlist:losses: effect 'configure' weighs no losses" in lines
+
+
+def test_a_malformed_document_names_the_field():
+    with pytest.raises(RuleError, match="calibration.yaml:-:rules"):
+        apply_calibration(
+            _hand_rules(), {"version": 1, "tables": 3}, source="calibration.yaml", loss_ids=LOSS_IDS
+        )
+
+
+def test_the_bundled_calibration_file_is_valid_and_applied():
+    path = rules_dir() / "calibration.yaml"
+    if not path.exists():
+        pytest.skip("no rules/calibration.yaml: the rules carry their hand weights")
+    document = yaml.safe_load(path.read_text())
+    rules = {rule.id: rule for rule in load_rules()}
+    for rule_id, entry in document["rules"].items():
+        assert {str(k): v for k, v in rules[rule_id].losses.items()} == entry["losses"]
+        assert rules[rule_id].provenance.tables == entry["provenance"]["tables"]
