@@ -95,13 +95,13 @@ def test_every_problem_is_reported_at_once_with_suggestions():
         apply_calibration(_hand_rules(), document, source="calibration.yaml", loss_ids=LOSS_IDS)
     lines = str(raised.value).splitlines()
     assert (
-        "calibration.yaml:regresion-family:id: unknown rule 'regresion-family'; did you mean 'regression-family'?"
-        in lines
-    )
+        "calibration.yaml:regresion-family:id: unknown rule 'regresion-family'; "
+        "did you mean 'regression-family'?"
+    ) in lines
     assert (
-        "calibration.yaml:regression-family:losses.hubber: unknown loss id 'hubber'; did you mean 'huber'?"
-        in lines
-    )
+        "calibration.yaml:regression-family:losses.hubber: unknown loss id 'hubber'; "
+        "did you mean 'huber'?"
+    ) in lines
     assert "calibration.yaml:regression-family:losses.mse: weight -1.0 is negative" in lines
     assert "calibration.yaml:automl-shortlist:losses: effect 'configure' weighs no losses" in lines
 
