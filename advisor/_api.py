@@ -58,6 +58,7 @@ def profile(
     metric: MetricId | str | None = None,
     sample: int | None = None,
     seed: int = 0,
+    decimal: str | None = None,
 ) -> DataProfile:
     """Profile a table: its task, label encoding, balance, outliers, tails and features.
 
@@ -72,6 +73,7 @@ def profile(
             that numbered classes are ordered.
         sample: profile this many randomly drawn rows only.
         seed: seed of the row sample.
+        decimal: a CSV's decimal mark, ``"."`` or ``","``; detected from the values when None.
 
     Example:
         >>> import numpy as np
@@ -83,7 +85,7 @@ def profile(
     from advisor.profiling import read_table
 
     table = as_table(data, y, target=target)
-    frame = read_table(table.source, sample=sample, seed=seed)
+    frame = read_table(table.source, sample=sample, seed=seed, decimal=decimal)
     return profile_for_metric(frame, target=table.target, task=task, metric=metric, path=table.path)
 
 
@@ -199,6 +201,7 @@ def recommend(
     device: str = "cpu",
     factory: Callable[[int, int], Any] | None = None,
     sample: int | None = None,
+    decimal: str | None = None,
     progress: Progress = None,
 ) -> Advice:
     """Recommend a loss: profile the data, shortlist by rules, confirm by short runs.
@@ -216,6 +219,7 @@ def recommend(
         device: ``cpu`` or ``cuda``.
         factory: your own network, ``factory(n_inputs, n_outputs) -> nn.Module``.
         sample: train and profile on this many randomly drawn rows.
+        decimal: a CSV's decimal mark, ``"."`` or ``","``; detected from the values when None.
         progress: ``True`` prints progress on stderr; a callable receives each update.
 
     Returns:
@@ -251,5 +255,6 @@ def recommend(
             device=device,
             factory=factory,
             sample=sample,
+            decimal=decimal,
             progress=_progress(progress),
         )

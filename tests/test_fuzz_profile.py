@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import advisor
 from advisor.errors import AdvisorError
 from advisor.profiling import read_table
-from advisor.records import Task
+from advisor.records import MetricId, Task
 
 EXAMPLES = 2000 if os.environ.get("CI") else 200
 
@@ -103,13 +103,20 @@ def tables(draw) -> tuple[pd.DataFrame, object, str | None]:
     return frame, target, task
 
 
-def _advise(source, target, task) -> None:
+OBJECTIVES = st.sampled_from(
+    [None, "auto", "robust", "median", "quantile:0.9", "quantile:1.5", "penalize-large-errors"]
+    + ["calibrated-probabilities", "margin", "minority-recall", "bogus"]
+)
+METRICS = st.one_of(st.none(), st.sampled_from([m.value for m in MetricId] + ["bogus"]))
+
+
+def _advise(source, target, task, objective=None, metric=None) -> None:
     """Profile and shortlist; only an AdvisorError may stop it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             profile = advisor.profile(source, target=target, task=task)
-            listed = advisor.shortlist(profile)
+            listed = advisor.shortlist(profile, objective=objective, metric=metric)
         except AdvisorError as exc:
             message = str(exc)
             assert message and "\n" not in message.strip(), message
@@ -120,19 +127,21 @@ def _advise(source, target, task) -> None:
 
 
 @_settings(EXAMPLES)
-@given(tables())
-def test_random_tables_profile_or_fail_cleanly(table):
+@given(tables(), OBJECTIVES, METRICS)
+def test_random_tables_profile_or_fail_cleanly(table, objective, metric):
     frame, target, task = table
-    _advise(frame, target, task)
+    _advise(frame, target, task, objective, metric)
 
 
 @_settings(EXAMPLES // 2)
-@given(tables(), st.sampled_from([",", ";", "\t"]))
-def test_random_tables_through_csv_text(table, separator):
+@given(tables(), st.sampled_from([",", ";", "\t", "; decimal comma"]))
+def test_random_tables_through_csv_text(table, dialect):
     frame, target, task = table
+    separator, _, comma = dialect.partition(" ")
+    text = frame.to_csv(index=False, sep=separator, decimal="," if comma else ".")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "fuzz.csv"
-        path.write_text(frame.to_csv(index=False, sep=separator), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         try:
             read_table(path)
         except AdvisorError:

@@ -43,7 +43,7 @@ _TARGETS = {
     TargetKind.MEAN_SCALE: "y / mean(y), float, shape (N,)",
     TargetKind.LOG1P_STANDARDIZE: "(log1p(y) - median) / (1.4826 * MAD) of log1p(y), float, (N,)",
     TargetKind.CLASS_INDEX: "class indices 0..{last}, torch.long, shape (N,)",
-    TargetKind.BINARY01: "0/1 floats, shape (N,)",
+    TargetKind.BINARY01: "0/1 floats or probabilities in [0, 1], shape (N,)",
     TargetKind.PLUS_MINUS_ONE: "-1/+1 floats, shape (N,)",
     TargetKind.PROBABILITIES: "class probabilities (rows sum to 1), float, shape (N, {n})",
     TargetKind.INDICATORS: "0/1 label indicators, float, shape (N, {n})",

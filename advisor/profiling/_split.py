@@ -20,6 +20,7 @@ import pandas as pd
 from advisor.errors import DataError, UsageError
 from advisor.records import DataProfile, LabelEncoding, Task
 
+from ._target import shown_name
 from ._values import TargetValues, label_of_number, read_target_values
 
 __all__ = ["split_xy"]
@@ -53,7 +54,7 @@ def split_xy(frame: pd.DataFrame, profile: DataProfile) -> tuple[pd.DataFrame, n
         frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     missing = [c for c in profile.target if c not in frame.columns]
     if missing:
-        shown = ", ".join(map(str, frame.columns))
+        shown = ", ".join(shown_name(str(c)) for c in frame.columns)
         raise UsageError(f"column {missing[0]!r} not found; columns are {shown}; pass --target")
     values = read_target_values(frame, profile.target, check=False)
     features = frame.drop(columns=list(profile.target))

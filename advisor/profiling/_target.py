@@ -18,7 +18,7 @@ import pandas as pd
 
 from advisor.errors import DataError, UsageError
 
-__all__ = ["TARGET_NAMES", "choose_target", "is_indicator_column"]
+__all__ = ["TARGET_NAMES", "choose_target", "is_indicator_column", "shown_name"]
 
 #: Names taken as the target, case-insensitively, in this order of preference.
 TARGET_NAMES: tuple[str, ...] = (
@@ -92,7 +92,7 @@ def choose_target(
     group = _indicator_group(frame, columns)
     if group is not None:
         chosen, prefix, named = group
-        listed = ", ".join(chosen)
+        listed = ", ".join(shown_name(c) for c in chosen)
         if named:
             why = f"indicator columns {listed} share the target-like prefix {prefix!r}"
             return chosen, why, []
@@ -128,8 +128,19 @@ def _explicit(columns: list[str], target: str | Sequence[str]) -> tuple[str, ...
     return tuple(requested)
 
 
+def shown_name(name: str) -> str:
+    r"""A column name as a message shows it: as is, or quoted with escapes when it holds a line
+    break or another character a one-line message cannot show.
+
+    Example:
+        >>> shown_name("price"), shown_name("a\nb")
+        ('price', "'a\\nb'")
+    """
+    return name if name.isprintable() else repr(name)
+
+
 def _not_found(name: str, columns: list[str]) -> str:
-    shown = ", ".join(columns[:_SHOWN_COLUMNS])
+    shown = ", ".join(shown_name(c) for c in columns[:_SHOWN_COLUMNS])
     if len(columns) > _SHOWN_COLUMNS:
         shown += f", ... ({len(columns) - _SHOWN_COLUMNS} more)"
     same_case = [c for c in columns if c.strip().lower() == name.strip().lower()]

@@ -266,7 +266,8 @@ def _checked(values: TargetValues) -> TargetValues:
                 f"{_shown(levels[0], values)}); a single class cannot be learned"
             )
     elif values.kind == "multi" and np.all(values.matrix == values.matrix[0]):
-        raise DataError(f"target columns {values.name} are constant: every row is the same")
+        listed = ", ".join(repr(c) for c in values.columns)
+        raise DataError(f"target columns {listed} are constant: every row is the same")
     return values
 
 

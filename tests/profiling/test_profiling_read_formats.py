@@ -285,3 +285,16 @@ def test_broken_or_empty_parquet(tmp_path):
     pd.DataFrame({"x": pd.Series([], dtype=float)}).to_parquet(tmp_path / "empty.parquet")
     with pytest.raises(InputFileError, match="has no rows"):
         read_table(tmp_path / "empty.parquet")
+
+
+def test_top_level_api_takes_decimal(tmp_path):
+    import advisor
+
+    path = tmp_path / "quoted.csv"
+    values = np.random.default_rng(2).permutation(np.linspace(1, 9, 40))
+    rows = [f'{i},"{v:.3f}"'.replace(".", ",") for i, v in enumerate(values)]
+    path.write_text("x,y\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AdvisorWarning)
+        assert advisor.profile(path, decimal=",").target_stats.max == pytest.approx(9.0)
+        assert advisor.profile(path).target_stats.max == pytest.approx(9000.0)
