@@ -420,12 +420,29 @@ def rules(rule_files: Sequence[str], as_json: bool) -> None:
                     "metric": r.metric.value if r.metric else None,
                     "why": r.why,
                     "source": r.source,
+                    "provenance": _provenance(r.provenance),
                 }
                 for r in loaded
             ]
         )
     else:
         _console().print(render_rules(loaded))
+
+
+def _provenance(provenance) -> dict | None:
+    """A fitted rule's corpus evidence as JSON (None for hand-set weights)."""
+    if provenance is None:
+        return None
+    return {
+        "tables": provenance.tables,
+        "corpus": provenance.corpus,
+        "favourite": None if provenance.favourite is None else provenance.favourite.value,
+        "right": provenance.right,
+        "median_gain": provenance.median_gain,
+        "hand": {k.value: v for k, v in provenance.hand.items()},
+        "commit": provenance.commit,
+        "text": provenance.sentence(),
+    }
 
 
 @cli.command()

@@ -372,8 +372,12 @@ def render_rules(rules: Sequence) -> RenderableType:
                 f"{_m(k)}={_m(v)}" for k, v in rule.settings.items()
             )
         source = _m(rule.source.rsplit("/", 1)[-1])
+        fitted = ""
+        if rule.provenance is not None:
+            hand = ", ".join(f"{_m(k)}:{v:g}" for k, v in rule.provenance.hand.items())
+            fitted = f"\n[dim]weights fitted ({_m(rule.provenance.sentence())}); hand: {hand}[/]"
         table.add_row(
             f"{_m(rule.id)}\n[dim]{rule.factor.value}[/]",
-            f"{when}\n[bold]-> {effect}[/]  [dim]({source})[/]",
+            f"{when}\n[bold]-> {effect}[/]  [dim]({source})[/]{fitted}",
         )
     return table

@@ -122,3 +122,39 @@ def test_the_bundled_calibration_file_is_valid_and_applied():
     for rule_id, entry in document["rules"].items():
         assert {str(k): v for k, v in rules[rule_id].losses.items()} == entry["losses"]
         assert rules[rule_id].provenance.tables == entry["provenance"]["tables"]
+
+
+@pytest.fixture
+def calibrated_rules_dir(tmp_path, monkeypatch):
+    """A rules folder with the bundled files and a calibration that moves one weight."""
+    import shutil
+
+    from advisor.selection import _loader
+
+    for name in ("selection.yaml", "losses.yaml"):
+        shutil.copy(rules_dir() / name, tmp_path / name)
+    document = _document(**{"regression-family": _entry({"mse": 2.0, "mae": 3.0}, tables=7)})
+    (tmp_path / "calibration.yaml").write_text(yaml.safe_dump(document))
+    monkeypatch.setattr(_loader, "rules_dir", lambda: tmp_path)
+    _loader._bundled_rules.cache_clear()
+    yield tmp_path
+    _loader._bundled_rules.cache_clear()
+
+
+def test_lossadvisor_rules_shows_the_fitted_weights_and_their_evidence(calibrated_rules_dir):
+    import json
+
+    from click.testing import CliRunner
+
+    from advisor.cli import cli
+
+    shown = CliRunner().invoke(cli, ["rules"], env={"COLUMNS": "160"})
+    assert shown.exit_code == 0, shown.output
+    assert "weights fitted (on 7 of 10 corpus tables where this rule fired" in shown.output
+    listed = CliRunner().invoke(cli, ["rules", "--json"])
+    rule = next(r for r in json.loads(listed.output) if r["id"] == "regression-family")
+    assert rule["losses"] == {"mse": 2.0, "mae": 3.0}
+    assert rule["provenance"]["tables"] == 7
+    assert rule["provenance"]["hand"]["mse"] == 3.0
+    hand = next(r for r in json.loads(listed.output) if r["id"] == "binary-family")
+    assert hand["provenance"] is None
