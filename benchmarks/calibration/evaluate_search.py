@@ -1,0 +1,168 @@
+"""The full search on the calibration corpus, before and after calibration, out of fold.
+
+``fit_priors.py`` judges the rules-only prior from stored runs; this script runs
+``lossadvisor recommend`` itself on each corpus table (train.csv, the table's primary metric
+given, its task given as the reference runs had it), once with the hand weights and once with
+the weights fitted on the other folds (grouped k-fold, as ``fit_priors.py``), and scores each
+pick by the reference runs' test scores. A table whose fold shortlist is the same as the hand
+one (same losses, same order, same parameters) is not run twice: the search is seeded, so it
+would make the same pick.
+
+Each variant's weights reach ``recommend`` as a rule file that replaces the weighted rules by
+id (``--rules``), so nothing in the package changes for the benchmark.
+
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/calibration/evaluate_search.py``
+(``--tables a,b`` for some tables, ``--budget`` seconds per run). Results are cached in
+``benchmarks/results/calibration_search.json`` (resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fit_priors  # noqa: E402  (a sibling script)
+
+ROOT = fit_priors.ROOT
+CORPUS = ROOT / "benchmarks" / "results" / "calibration"
+CACHE = ROOT / "benchmarks" / "results" / "calibration_search.json"
+
+
+def rule_file(space: fit_priors.Space, weights: np.ndarray, folder: Path, name: str) -> Path:
+    """The weighted bundled rules with ``weights``, as a rule file that replaces them by id."""
+    from advisor._paths import rules_dir
+
+    document = yaml.safe_load((rules_dir() / "selection.yaml").read_text(encoding="utf-8"))
+    column = {loss: c for c, loss in enumerate(space.losses)}
+    index = {rule.id: r for r, rule in enumerate(space.rules)}
+    replaced = []
+    for entry in document["rules"]:
+        r = index.get(entry["id"])
+        if r is None or not space.sign[r]:
+            continue
+        entry = dict(entry)
+        losses = {
+            loss: float(weights[r, column[loss]])
+            for loss in space.losses
+            if weights[r, column[loss]] > 0
+        }
+        if losses:
+            entry["losses"] = losses
+        else:  # every weight went to zero: the rule still fires, but weighs nothing
+            entry["effect"] = "note"
+        replaced.append(entry)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "rules": replaced}, sort_keys=False))
+    return path
+
+
+def pick(entry: dict[str, Any], rules: Path, *, budget: float, seed: int) -> dict[str, Any]:
+    import advisor
+
+    folder = CORPUS / entry["name"]
+    started = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        advice = advisor.recommend(
+            folder / "train.csv",
+            target=entry["target"],
+            task=entry["task"],
+            metric=entry["primary_metric"],
+            rules=[rules],
+            budget_s=budget,
+            seed=seed,
+        )
+    return {
+        "loss": advice.recommendation.loss.value,
+        "shortlist": [c.loss.value for c in advice.shortlist.candidates],
+        "seconds": round(time.monotonic() - started, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", type=Path, default=fit_priors.DEFAULT_REFERENCE)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--budget", type=float, default=60.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tables", default="", help="comma-separated names (default: all)")
+    args = parser.parse_args(argv)
+
+    manifest = json.loads((CORPUS / "manifest.json").read_text())
+    entries = {e["name"]: e for e in manifest["datasets"]}
+    tables = fit_priors.load_tables(args.reference)
+    space = fit_priors.build_space(tables)
+    wanted = set(filter(None, args.tables.split(","))) or {t.name for t in tables}
+    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    n = len(tables)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        hand_rules = rule_file(space, space.hand, folder, "hand")
+        for f, held in enumerate(fit_priors.folds(tables, args.folds)):
+            todo = [t for t in held if tables[t].name in wanted]
+            if not todo:
+                continue
+            weights = fit_priors.fit(space, np.setdiff1d(np.arange(n), held))
+            fitted_rules = rule_file(space, weights, folder, f"fold{f}")
+            hand_lists = fit_priors.shortlists(space, space.hand, np.array(todo))
+            fold_lists = fit_priors.shortlists(space, weights, np.array(todo))
+            for t, before, after in zip(todo, hand_lists, fold_lists, strict=True):
+                table = tables[t]
+                key = f"{table.name}:{args.seed}:{args.budget:g}"
+                done = cache.get(key, {})
+                if "hand" not in done:
+                    done["hand"] = pick(
+                        entries[table.name], hand_rules, budget=args.budget, seed=args.seed
+                    )
+                if before == after:
+                    done["fitted"] = done["hand"]
+                elif "fitted" not in done:
+                    done["fitted"] = pick(
+                        entries[table.name], fitted_rules, budget=args.budget, seed=args.seed
+                    )
+                cache[key] = done
+                CACHE.parent.mkdir(parents=True, exist_ok=True)
+                CACHE.write_text(json.dumps(cache, indent=1))
+                print(
+                    f"{table.name}: hand {done['hand']['loss']}, fitted {done['fitted']['loss']}",
+                    flush=True,
+                )
+    report(tables, space, cache, wanted, args)
+    return 0
+
+
+def report(tables, space, cache, wanted, args) -> None:
+    rows = [t for t in tables if t.name in wanted]
+    default = fit_priors.default_regret(space, rows)
+    print(f"\nfull search, {len(rows)} corpus tables, budget {args.budget:g} s, seed {args.seed}")
+    print(
+        "| full search | median regret | mean | worst | shortlist recall (1%) | "
+        "vs default better/same/worse |"
+    )
+    print("|---|---|---|---|---|---|")
+    for variant in ("hand", "fitted"):
+        top, listed = [], []
+        for table in rows:
+            done = cache[f"{table.name}:{args.seed}:{args.budget:g}"][variant]
+            top.append(
+                min(table.regrets.get(done["loss"], fit_priors.REGRET_CAP), fit_priors.REGRET_CAP)
+            )
+            listed.append(
+                any(table.regrets.get(loss, 1.0) <= fit_priors.NEAR for loss in done["shortlist"])
+            )
+        label = "hand weights" if variant == "hand" else "fitted, out of fold"
+        print(fit_priors.summarise(label, np.array(top), np.array(listed), default))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
