@@ -18,7 +18,7 @@ import optuna
 from advisor.losses import LossSpec, load_catalog
 from advisor.records import Candidate, LossId, Shortlist, TrialOutcome
 from advisor.search._results import DIVERGED, EXPLORE, counted_explore, phase
-from advisor.training import FitSettings, MemberSpec, TrainingData, fit_short
+from advisor.training import FitSettings, MemberResult, MemberSpec, TrainingData, fit_short
 from advisor.training._model import ModelFactory
 
 __all__ = [
@@ -128,17 +128,26 @@ def train_batch(
     scale: float,
     seed: int,
     factory: ModelFactory | None = None,
+    check: Callable[[], None] | None = None,
 ) -> list[TrialOutcome]:
-    """Train asked exploration trials as one stacked run and tell each one's outcome."""
+    """Train asked exploration trials as one stacked run and tell each one's outcome.
+
+    ``check`` is called at every evaluation; it may raise (a pending Ctrl-C) to stop the run.
+    """
     for trial in trials:
         trial.set_user_attr("phase", EXPLORE)
     members = [trial_member(t, candidates, scale, seed + t.number) for t in trials]
 
     def should_stop(index: int, step: int, score: float) -> bool:
+        if check is not None:
+            check()
         if math.isnan(score):
             return True
-        trials[index].report(score, step)
-        return trials[index].should_prune()
+        try:
+            trials[index].report(score, step)
+            return trials[index].should_prune()
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return True  # failed by a sweep (this process looked dead): it will be run again
 
     results = fit_short(
         members,
@@ -151,21 +160,10 @@ def train_batch(
     )
     outcomes = []
     for trial, member, result in zip(trials, members, results, strict=True):
-        if result.pruned:
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            state = "pruned"
-        elif result.cut:
-            # a partial run must not be ranked against full ones (TPE, best_settings)
-            trial.set_user_attr("outcome", "cut")
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            state = "cut"
-        elif math.isnan(result.score):
-            trial.set_user_attr("outcome", DIVERGED)
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            state = "failed"
-        else:
-            study.tell(trial, result.score)
-            state = "complete"
+        try:
+            state = _tell(study, trial, result)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # failed by a sweep meanwhile: not this process's result to give
         outcomes.append(
             TrialOutcome(
                 number=trial.number,
@@ -178,6 +176,24 @@ def train_batch(
             )
         )
     return outcomes
+
+
+def _tell(study: optuna.Study, trial: optuna.Trial, result: MemberResult) -> str:
+    """Tell a trained trial's outcome; returns it as a TrialOutcome state."""
+    if result.pruned:
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        return "pruned"
+    if result.cut:
+        # a partial run must not be ranked against full ones (TPE, best_settings)
+        trial.set_user_attr("outcome", "cut")
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        return "cut"
+    if math.isnan(result.score):
+        trial.set_user_attr("outcome", DIVERGED)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return "failed"
+    study.tell(trial, result.score)
+    return "complete"
 
 
 def explore(

@@ -115,6 +115,12 @@ def build_storage(url: str | None) -> optuna.storages.BaseStorage | None:
             path = url.removeprefix("journal:").removeprefix("//")
             return optuna.storages.JournalStorage(JournalFileBackend(path))
         engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
+        if url.startswith(("postgresql://", "postgres://")):
+            # the driver lossadvisor[postgres] installs (psycopg 3), whatever SQLAlchemy's
+            # default for a bare postgresql:// is in the installed version (psycopg2 before 2.1)
+            url_for_engine = "postgresql+psycopg://" + url.split("://", 1)[1]
+        else:
+            url_for_engine = url
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             retry = getattr(  # renamed in Optuna 4.9
@@ -128,7 +134,7 @@ def build_storage(url: str | None) -> optuna.storages.BaseStorage | None:
         with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(
-                url,
+                url_for_engine,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=max(1, round(HEARTBEAT_S)),
                 grace_period=max(2, round(GRACE_S)),
@@ -205,16 +211,29 @@ def open_study(
 
 
 def load_study(
-    *, storage: str, study_name: str, sampler: optuna.samplers.BaseSampler | None = None
+    *,
+    storage: str,
+    study_name: str,
+    sampler: optuna.samplers.BaseSampler | None = None,
+    wait_s: float = 0.0,
 ) -> optuna.Study:
-    """Load an existing study (a worker joining it).
+    """Load an existing study (a worker joining it), waiting ``wait_s`` for it to appear.
 
     Raises:
         UsageError: the storage is unusable or holds no such study.
     """
+    import time
+
     backend = build_storage(storage)
+    patience = time.monotonic() + wait_s
     try:
-        return optuna.load_study(study_name=study_name, storage=backend, sampler=sampler)
+        while True:
+            try:
+                return optuna.load_study(study_name=study_name, storage=backend, sampler=sampler)
+            except KeyError:
+                if time.monotonic() >= patience:
+                    raise
+                time.sleep(0.5)  # a worker started beside recommend: the study comes soon
     except KeyError:
         raise UsageError(
             f"no study {study_name!r} in {describe_storage(storage)}; start it with "

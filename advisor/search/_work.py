@@ -22,7 +22,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import signal
 import socket
+import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -33,7 +35,7 @@ from optuna.trial import TrialState
 
 from advisor.records import Candidate, LossId, MetricId, TrialOutcome
 from advisor.search._explore import BATCH_TRIALS, best_settings, enqueue_defaults, train_batch
-from advisor.search._liveness import Beating, sweep
+from advisor.search._liveness import OWNER_KEY, Beating, owner, sweep
 from advisor.search._race import RacePlan, plan_race
 from advisor.search._results import (
     CONFIRM,
@@ -57,6 +59,7 @@ PLAN_KEY = "plan"
 ROUNDS_KEY = "race_rounds"
 WORKER_PREFIX = "worker:"
 POLL_S = 0.2
+ENQUEUE_DELAY_S = HEARTBEAT_S  # how long the others leave a round's queueing to its leader
 
 
 class Interrupted(Exception):
@@ -129,13 +132,15 @@ class Work:
         self.factory = factory
         self.on_progress = on_progress
         self.outcomes: dict[int, TrialOutcome] = {}
-        self.histories: dict[LossId, tuple] = {}
         self.in_flight: list[optuna.Trial] = []
         self.confirmed = 0  # confirmation runs this process trained
+        self._missing_since: dict[tuple, float] = {}
         self._batch_s = 0.0
         self._swept = 0.0
         self._seen = 0.0
         self._me = f"{WORKER_PREFIX}{socket.gethostname()}:{os.getpid()}"
+        self._owner = owner()
+        self._ctrl_c = _CtrlC()
 
     # ------------------------------------------------------------------ reading the study
 
@@ -194,8 +199,12 @@ class Work:
             Interrupted: Ctrl-C; the trials in flight were told failed first.
         """
         beating = Beating(self.study)
+        guard = _CtrlC()
         try:
+            guard.__enter__()
+            self._ctrl_c = guard
             while True:
+                guard.check()
                 self._housekeeping()
                 state = self.state()
                 if state.phase == "done":
@@ -212,6 +221,7 @@ class Work:
         except KeyboardInterrupt:
             raise Interrupted(self._fail_in_flight()) from None
         finally:
+            guard.__exit__()
             beating.close()
 
     def _housekeeping(self) -> None:
@@ -222,6 +232,28 @@ class Work:
         if self.study._storage is not None and now - self._seen >= HEARTBEAT_S:
             self._seen = now
             self.study.set_user_attr(self._me, time.time())
+
+    def _explore_taken(self) -> int:
+        """Exploration trials finished or running, counted afresh (other processes ask too)."""
+        trials = self.study.get_trials(deepcopy=False)
+        running = (TrialState.RUNNING,)
+        return counted_explore(trials) + sum(
+            1 for t in trials if t.state in running and phase(t) == EXPLORE
+        )
+
+    def _finished_last(self, trials) -> bool:
+        """Whether this process told the study's most recently finished trial."""
+        done = [
+            t
+            for t in trials
+            if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+            and t.datetime_complete is not None
+            and OWNER_KEY in t.system_attrs
+        ]
+        if not done:
+            return True
+        last = max(done, key=lambda t: t.datetime_complete)
+        return last.system_attrs.get(OWNER_KEY) == self._owner
 
     def _workers(self) -> int:
         """Processes that showed life within a grace period (this one included)."""
@@ -268,6 +300,8 @@ class Work:
             return True
         asked = self.in_flight = []
         for _ in range(size):
+            if self._explore_taken() >= self.plan.max_trials:
+                break  # another process asked the rest meanwhile
             with warnings.catch_warnings():
                 # Optuna's heartbeat is made for study.optimize; with ask-and-tell this loop
                 # beats for its trials itself (Beating), so the warning does not apply
@@ -294,6 +328,7 @@ class Work:
                 scale=self.scale,
                 seed=self.plan.seed,
                 factory=self.factory,
+                check=self._ctrl_c.check,
             )
         finally:
             beating.drop(t._trial_id for t in asked)
@@ -310,36 +345,37 @@ class Work:
     def _confirm(self, state: WorkState, beating: Beating) -> bool:
         race = state.race
         assert race is not None
+        trials = self.study.get_trials(deepcopy=False)
+        holders = _holders(trials)
+        missing = [
+            (loss, split)
+            for loss, split in race.needed
+            if confirm_key(loss, *state.finalists[loss], split) not in holders
+        ]
+        if missing and not self._finished_last(trials):
+            # the process whose trial completed the last round queues the next one at once;
+            # the others only if it has not after a moment (it may have died): every process
+            # that sees a round start at the same time would queue its runs twice
+            since = self._missing_since.setdefault(tuple(missing), time.monotonic())
+            if time.monotonic() - since < ENQUEUE_DELAY_S:
+                missing = []
         rounds = self.study.user_attrs.get(ROUNDS_KEY, {})
         count = len({split for _, split in race.needed})
-        if race.round_start and str(race.round_start) not in rounds:
+        if missing and race.round_start and str(race.round_start) not in rounds:
             self.study.set_user_attr(ROUNDS_KEY, {**rounds, str(race.round_start): count})
-        trials = self.study.get_trials(deepcopy=False)
-        keys = {
-            t.user_attrs.get("key")
-            for t in trials
-            if phase(t) == CONFIRM
-            and (
-                t.state in (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
-                or t.user_attrs.get("outcome") == DIVERGED
-            )
-        }
-        for loss, split in race.needed:
+        for loss, split in missing:
             params, lr = state.finalists[loss]
-            key = confirm_key(loss, params, lr, split)
-            if key not in keys:
-                self.study.enqueue_trial(
-                    {},
-                    user_attrs={
-                        "phase": CONFIRM,
-                        "key": key,
-                        "loss": loss.value,
-                        "split": split,
-                        "params": params,
-                        "lr": lr,
-                    },
-                )
-                keys.add(key)
+            self.study.enqueue_trial(
+                {},
+                user_attrs={
+                    "phase": CONFIRM,
+                    "key": confirm_key(loss, params, lr, split),
+                    "loss": loss.value,
+                    "split": split,
+                    "params": params,
+                    "lr": lr,
+                },
+            )
         claimed = self._claim(race, state.finalists)
         if not claimed:
             return False
@@ -347,26 +383,38 @@ class Work:
         return True
 
     def _claim(self, race: RacePlan, finalists) -> list[optuna.Trial]:
-        """Claim this process's share of the round's waiting splits (whole splits)."""
+        """Claim this process's share of the round's waiting splits (whole splits).
+
+        Two processes that saw the same round start may both have queued its runs; the run of
+        a key is the lowest-numbered trial that holds it, and a waiting copy is failed as a
+        duplicate by whoever finds it.
+        """
         wanted = {confirm_key(loss, *finalists[loss], split): split for loss, split in race.needed}
+        trials = self.study.get_trials(deepcopy=False)
+        holders = _holders(trials)
         waiting: dict[int, list] = {}
-        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-            split = wanted.get(trial.user_attrs.get("key"))
-            if split is not None:
-                waiting.setdefault(split, []).append(trial)
+        duplicates = []
+        for trial in trials:
+            if trial.state != TrialState.WAITING or phase(trial) != CONFIRM:
+                continue
+            key = trial.user_attrs.get("key")
+            if holders.get(key) != trial.number:
+                duplicates.append(trial)
+            elif key in wanted:
+                waiting.setdefault(wanted[key], []).append(trial)
+        storage = self.study._storage
+        for trial in duplicates:
+            if _take(storage, trial):
+                storage.set_trial_system_attr(trial._trial_id, "lossadvisor:failed", "duplicate")
+                self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
         if not waiting:
             return []
         share = max(1, math.ceil(len(waiting) / self._workers()))
-        storage = self.study._storage
         claimed: list[optuna.Trial] = []
         self.in_flight = claimed
         for split in sorted(waiting)[:share]:
             for frozen in waiting[split]:
-                try:
-                    ok = storage.set_trial_state_values(frozen._trial_id, state=TrialState.RUNNING)
-                except optuna.exceptions.UpdateFinishedTrialError:
-                    ok = False
-                if ok:  # False: another process claimed it first
+                if _take(storage, frozen):  # False: another process claimed it first
                     claimed.append(optuna.Trial(self.study, frozen._trial_id))
         return claimed
 
@@ -394,22 +442,82 @@ class Work:
                 data_seeds=[self.plan.seed + s for s in numbers],
                 factory=self.factory,
                 deadline=time.monotonic() + max(left, 0.0),
+                should_stop=lambda index, step, score: self._ctrl_c.check() or False,
             )
         finally:
             beating.drop(t._trial_id for t in claimed)
         cost = (time.monotonic() - started) / max(1, len(claimed))
         for split, group in zip(numbers, results, strict=True):
-            for (trial, member), result in zip(by_split[split], group, strict=True):
-                trial.set_user_attr("cost_s", cost)
-                if split == 1:
-                    trial.set_user_attr("history", [list(p) for p in result.history])
-                    self.histories[member.loss] = tuple(result.history)
-                if math.isfinite(result.score):
-                    self.study.tell(trial, result.score)
-                else:
-                    trial.set_user_attr("outcome", DIVERGED)
-                    self.study.tell(trial, state=TrialState.FAIL)
+            for (trial, _member), result in zip(by_split[split], group, strict=True):
+                try:
+                    trial.set_user_attr("cost_s", cost)
+                    if split == 1:
+                        trial.set_user_attr("history", [list(p) for p in result.history])
+                    if math.isfinite(result.score):
+                        self.study.tell(trial, result.score)
+                    else:
+                        trial.set_user_attr("outcome", DIVERGED)
+                        self.study.tell(trial, state=TrialState.FAIL)
+                except optuna.exceptions.UpdateFinishedTrialError:
+                    # failed by a sweep meanwhile (this process looked dead): its retry, or the
+                    # race, runs it again; a result cannot be added to a finished trial
+                    continue
         self.in_flight = []
         self.confirmed += len(claimed)
         done = len(confirm_runs(self.study.get_trials(deepcopy=False)))
         self._report(CONFIRM, done, done + len(claimed))
+
+
+class _CtrlC:
+    """Ctrl-C taken at safe points only: between storage calls, or inside training.
+
+    A KeyboardInterrupt raised in the middle of a storage call (a SQLite commit, a
+    PostgreSQL transaction) can leave the connection holding a lock that the clean-up then
+    waits on; so the signal only sets a flag, and :meth:`check` raises where nothing is
+    half-written: at the top of the loop and in the training callbacks. A second Ctrl-C
+    raises at once. Only the main thread can own the handler; elsewhere nothing changes.
+    """
+
+    def __init__(self) -> None:
+        self.flag = False
+        self.previous: Any = None
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.flag:
+            raise KeyboardInterrupt
+        self.flag = True
+
+    def check(self) -> None:
+        if self.flag:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
+def _holders(trials) -> dict[str, int]:
+    """Each confirmation key's run: the lowest-numbered trial holding it that is not failed."""
+    holders: dict[str, int] = {}
+    for trial in trials:
+        if phase(trial) != CONFIRM:
+            continue
+        alive = trial.state in (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
+        if alive or trial.user_attrs.get("outcome") == DIVERGED:
+            key = trial.user_attrs.get("key")
+            holders[key] = min(holders.get(key, trial.number), trial.number)
+    return holders
+
+
+def _take(storage: optuna.storages.BaseStorage, trial) -> bool:
+    """Claim a waiting trial for this process: the storage lets exactly one process win."""
+    try:
+        return storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False

@@ -23,7 +23,7 @@ from advisor.search._work import PLAN_KEY, Interrupted, SearchPlan
 __all__ = ["join_study"]
 
 
-JOIN_WAIT_S = 10.0
+JOIN_WAIT_S = 30.0  # a worker may start before recommend has made the study
 
 
 def _started(attrs: dict) -> bool:
@@ -63,7 +63,7 @@ def join_study(
         SearchInterrupted: Ctrl-C; this worker's trials in flight were marked failed.
     """
     with quiet_optuna():
-        study = load_study(storage=storage, study_name=study_name)
+        study = load_study(storage=storage, study_name=study_name, wait_s=JOIN_WAIT_S)
         attrs = study.user_attrs
         patience = time.monotonic() + JOIN_WAIT_S
         while not _started(attrs) and time.monotonic() < patience:

@@ -83,8 +83,11 @@ def test_resumed_study_does_not_repeat_finished_trials(table, tmp_path) -> None:
     study = optuna.load_study(study_name="resume-me", storage=url)
     explored = [t for t in study.trials if t.user_attrs.get("phase") == "explore"]
     assert len(explored) == 6
-    runs = [t.user_attrs["key"] for t in study.trials if t.user_attrs.get("phase") == "confirm"
-            and t.state.is_finished()]
+    runs = [
+        t.user_attrs["key"]
+        for t in study.trials
+        if t.user_attrs.get("phase") == "confirm" and t.state.is_finished()
+    ]
     assert runs and len(runs) == len(set(runs))  # no confirmation run trained twice
     assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
     numbers = sorted(o.number for o in second.outcomes)

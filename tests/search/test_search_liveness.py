@@ -26,8 +26,11 @@ def _study(url: str) -> optuna.Study:
 
 @pytest.fixture(params=["journal", "sqlite"])
 def study(request, tmp_path) -> optuna.Study:
-    url = (f"journal:{tmp_path / 'j.log'}" if request.param == "journal"
-           else f"sqlite:///{tmp_path / 's.db'}")
+    url = (
+        f"journal:{tmp_path / 'j.log'}"
+        if request.param == "journal"
+        else f"sqlite:///{tmp_path / 's.db'}"
+    )
     return _study(url)
 
 

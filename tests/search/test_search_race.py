@@ -17,8 +17,14 @@ def _drive(finalists, score, *, afford=lambda live: 10**6, repeats=3, rounds=Non
     calls: list[tuple[int, int]] = []
     while True:
         plan = plan_race(
-            finalists, stored, repeats=repeats, prior=finalists, metric=MetricId.RMSE,
-            maximize=False, rounds=rounds, afford=afford,
+            finalists,
+            stored,
+            repeats=repeats,
+            prior=finalists,
+            metric=MetricId.RMSE,
+            maximize=False,
+            rounds=rounds,
+            afford=afford,
         )
         if plan.finished:
             return plan, calls
@@ -78,13 +84,26 @@ def test_a_round_in_progress_keeps_its_size_when_time_runs_short() -> None:
     finalists = [LossId.MSE, LossId.HUBER]
     stored: dict = {}
     rounds: dict = {}
-    _drive(finalists, lambda loss: 1.0 + rng.normal(scale=0.5), stored=stored, rounds=rounds,
-           afford=lambda n: 0)
+    _drive(
+        finalists,
+        lambda loss: 1.0 + rng.normal(scale=0.5),
+        stored=stored,
+        rounds=rounds,
+        afford=lambda n: 0,
+    )
     # the next round was started with 3 splits and only one of them stored so far
     rounds[3] = 3
     stored.update({(loss, 4): 1.0 + rng.normal(scale=0.5) for loss in finalists})
-    plan = plan_race(finalists, stored, repeats=3, prior=finalists, metric=MetricId.RMSE,
-                     maximize=False, rounds=rounds, afford=lambda n: 0)
+    plan = plan_race(
+        finalists,
+        stored,
+        repeats=3,
+        prior=finalists,
+        metric=MetricId.RMSE,
+        maximize=False,
+        rounds=rounds,
+        afford=lambda n: 0,
+    )
     assert not plan.finished and plan.round_start == 3
     assert sorted({split for _, split in plan.needed}) == [4, 5, 6]
 
@@ -94,8 +113,9 @@ def test_replaying_the_same_runs_gives_the_same_plan() -> None:
     finalists = [LossId.MSE, LossId.HUBER, LossId.MAE]
     stored: dict = {}
     plan, _ = _drive(finalists, lambda loss: 1.0 + rng.normal(scale=0.5), stored=stored)
-    again = plan_race(finalists, dict(stored), repeats=3, prior=finalists,
-                      metric=MetricId.RMSE, maximize=False)
+    again = plan_race(
+        finalists, dict(stored), repeats=3, prior=finalists, metric=MetricId.RMSE, maximize=False
+    )
     assert again == plan
 
 
@@ -124,5 +144,3 @@ def test_a_loss_the_prior_prefers_stays_until_it_is_worse_by_a_margin_that_matte
     # the same 0.36% gap against a loss the prior ranks lower settles it
     flipped = dict(near, **{LossId.ORDINAL_CORAL: ce, LossId.CE: coral})
     assert contenders(flipped, prior, **kwargs) == [LossId.ORDINAL_CORAL]
-
-

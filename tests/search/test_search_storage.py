@@ -11,15 +11,25 @@ from advisor.errors import StudyMismatchError, UsageError
 from advisor.search import join_study
 from advisor.search._storage import build_storage, describe_storage, open_study
 
-FINGERPRINT = {"target": ["y"], "rows": 300, "losses": ["mse", "huber"], "metric": "rmse",
-               "seed": 0}
+FINGERPRINT = {
+    "target": ["y"],
+    "rows": 300,
+    "losses": ["mse", "huber"],
+    "metric": "rmse",
+    "seed": 0,
+}
 
 
-def _open(storage: str | None, *, name: str = "s", resume: bool = False,
-          fingerprint: dict | None = None) -> optuna.Study:
+def _open(
+    storage: str | None, *, name: str = "s", resume: bool = False, fingerprint: dict | None = None
+) -> optuna.Study:
     return open_study(
-        storage=storage, study_name=name, direction="minimize", resume=resume,
-        sampler=optuna.samplers.RandomSampler(seed=0), pruner=optuna.pruners.NopPruner(),
+        storage=storage,
+        study_name=name,
+        direction="minimize",
+        resume=resume,
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=optuna.pruners.NopPruner(),
         fingerprint=fingerprint or FINGERPRINT,
     )
 
@@ -44,7 +54,8 @@ def test_sqlite_file_is_created_and_resumed(tmp_path) -> None:
 def test_journal_file_storage(tmp_path) -> None:
     path = tmp_path / "journal.log"
     _open(f"journal:{path}").add_trial(
-        optuna.trial.create_trial(params={}, distributions={}, value=2.0))
+        optuna.trial.create_trial(params={}, distributions={}, value=2.0)
+    )
     assert path.is_file()
     assert [t.value for t in _open(f"journal:{path}", resume=True).trials] == [2.0]
 
@@ -68,17 +79,21 @@ def test_resume_of_a_missing_study_creates_it(tmp_path) -> None:
     assert study.study_name == "fresh" and not study.trials
 
 
-@pytest.mark.parametrize("url", [
-    "nosuchdialect://user@host/db",
-    "sqlite:////no/such/folder/anywhere/x.db",
-    "not a url at all",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "nosuchdialect://user@host/db",
+        "sqlite:////no/such/folder/anywhere/x.db",
+        "not a url at all",
+    ],
+)
 def test_bad_storage_url_is_a_usage_error(url: str) -> None:
     with pytest.raises(UsageError, match="cannot open Optuna storage"):
         _open(url)
 
 
-def test_join_study_of_a_missing_study(tmp_path) -> None:
+def test_join_study_of_a_missing_study(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("advisor.search._worker.JOIN_WAIT_S", 0.0)
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     _open(url, name="other")
     with pytest.raises(UsageError, match="no study 'absent'"):
@@ -98,15 +113,23 @@ def test_join_study_needs_a_study_started_by_recommend(tmp_path, monkeypatch) ->
 SECRET = "s3cr3t-pw"
 
 
-@pytest.mark.parametrize(("url", "shown"), [
-    (f"postgresql://ann:{SECRET}@db.example:5432/studies",
-     "postgresql://ann:***@db.example:5432/studies"),
-    (f"postgresql+psycopg2://ann:{SECRET}@localhost/s", "postgresql+psycopg2://ann:***@localhost/s"),
-    (f"mysql://root:{SECRET}@h/db?charset=utf8", "mysql://root:***@h/db?charset=utf8"),
-    ("sqlite:///studies.db", "sqlite:///studies.db"),
-    ("journal:/tmp/a:b@c.log", "journal:/tmp/a:b@c.log"),
-    (f"weird://ann:{SECRET}@host", "weird://ann:***@host"),
-])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            f"postgresql://ann:{SECRET}@db.example:5432/studies",
+            "postgresql://ann:***@db.example:5432/studies",
+        ),
+        (
+            f"postgresql+psycopg2://ann:{SECRET}@localhost/s",
+            "postgresql+psycopg2://ann:***@localhost/s",
+        ),
+        (f"mysql://root:{SECRET}@h/db?charset=utf8", "mysql://root:***@h/db?charset=utf8"),
+        ("sqlite:///studies.db", "sqlite:///studies.db"),
+        ("journal:/tmp/a:b@c.log", "journal:/tmp/a:b@c.log"),
+        (f"weird://ann:{SECRET}@host", "weird://ann:***@host"),
+    ],
+)
 def test_a_password_is_shown_as_stars(url: str, shown: str) -> None:
     assert describe_storage(url) == shown and SECRET not in describe_storage(url)
 
@@ -123,7 +146,7 @@ def test_an_unreachable_server_is_named_without_its_password() -> None:
 
 
 def test_a_missing_driver_names_the_extra_that_installs_it(monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "psycopg2", None)  # import psycopg2 -> ModuleNotFoundError
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg -> ModuleNotFoundError
     url = f"postgresql://u:{SECRET}@127.0.0.1:1/db"
     with pytest.raises(UsageError, match=r"pip install 'lossadvisor\[postgres\]'") as caught:
         _open(url)
@@ -143,6 +166,10 @@ def test_relational_storages_have_heartbeats_and_retry_failed_trials(tmp_path) -
 
     assert is_heartbeat_enabled(storage)
     assert storage.get_heartbeat_interval() < storage.grace_period
-    assert isinstance(storage.get_heartbeat_stale_trial_callback(),
-                      (optuna.storages.RetryFailedTrialCallback,
-                       getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", type(None))))
+    assert isinstance(
+        storage.get_heartbeat_stale_trial_callback(),
+        (
+            optuna.storages.RetryFailedTrialCallback,
+            getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", type(None)),
+        ),
+    )

@@ -22,8 +22,9 @@ SECRET = "hunter2"
 
 
 def _result(score: float) -> MemberResult:
-    return MemberResult(score=score, best_step=1, steps=1, pruned=False, prediction=None,
-                        history=((1, score),))
+    return MemberResult(
+        score=score, best_step=1, steps=1, pruned=False, prediction=None, history=((1, score),)
+    )
 
 
 def _score(loss: LossId, seed: int) -> float:
@@ -115,11 +116,13 @@ def test_ctrl_c_fails_the_trials_in_flight_and_says_how_to_resume(
 def test_ctrl_c_message_never_shows_a_password(data_file, tmp_path, monkeypatch) -> None:
     from advisor.search._confirm import interrupted_message
 
-    message = interrupted_message(3, storage=f"postgresql://ann:{SECRET}@db/studies",
-                                  study_name="w")
+    message = interrupted_message(
+        3, storage=f"postgresql://ann:{SECRET}@db/studies", study_name="w"
+    )
     assert SECRET not in message and "postgresql://ann:***@db/studies" in message
     assert "in-memory" in interrupted_message(0, storage=None, study_name="w") or "--storage" in (
-        interrupted_message(0, storage=None, study_name="w"))
+        interrupted_message(0, storage=None, study_name="w")
+    )
 
 
 def test_a_resumed_interrupted_study_finishes_with_nothing_running(
