@@ -29,6 +29,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -111,6 +112,7 @@ class ExhaustivePlan(NamedTuple):
     losses: list[LossId]
     seeds: tuple[int, ...]
     rates: tuple[float, ...]
+    x_test: np.ndarray  # encoded like the split's features
     y_test: np.ndarray
 
     def members(self, seed: int) -> list[MemberSpec]:
@@ -141,7 +143,6 @@ def exhaustive_plan(dataset: Dataset, *, quick: bool) -> ExhaustivePlan:
         task=dataset.task,
         n_classes=dataset.n_classes,
         metric=dataset.metric,
-        x_test=x_test,
     )
     n_train = len(train_idx)
     batch = int(np.clip(n_train // 8, 32, 512))
@@ -155,8 +156,24 @@ def exhaustive_plan(dataset: Dataset, *, quick: bool) -> ExhaustivePlan:
         losses=applicable_losses(dataset),
         seeds=SEEDS[:2] if quick else SEEDS,
         rates=LEARNING_RATES[1:2] if quick else LEARNING_RATES,
+        x_test=x_test,
         y_test=y_test,
     )
+
+
+class HeldOutPredictions:
+    """``on_best`` for ``fit_short``/``fit_splits``: each member's prediction on the test rows
+    at its best validation step (None for a member that never scored)."""
+
+    def __init__(self, x_test: np.ndarray) -> None:
+        self.x_test = x_test
+        self.by_member: dict[int, np.ndarray] = {}
+
+    def __call__(self, member: int, predict: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.by_member[member] = predict(self.x_test)
+
+    def get(self, member: int) -> np.ndarray | None:
+        return self.by_member.get(member)
 
 
 def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
@@ -168,14 +185,17 @@ def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
     for seed in plan.seeds:
         started = time.monotonic()
         members = plan.members(seed)
-        results = fit_short(members, plan.data, settings=plan.settings, data_seed=seed)
-        for member, result in zip(members, results, strict=True):
+        tested = HeldOutPredictions(plan.x_test)
+        results = fit_short(
+            members, plan.data, settings=plan.settings, data_seed=seed, on_best=tested
+        )
+        for index, (member, result) in enumerate(zip(members, results, strict=True)):
             test = math.nan
-            if result.test_prediction is not None:
+            if (prediction := tested.get(index)) is not None:
                 test = score_metric(
                     dataset.metric,
                     plan.y_test,
-                    result.test_prediction,
+                    prediction,
                     task=dataset.task,
                     n_classes=dataset.n_classes,
                 )

@@ -3,16 +3,17 @@
 Every module's ``forward(output, target)`` takes the head's raw output of shape (N, out_dim)
 and the target as ``TargetTransform.encode`` produced it, and returns the scalar mean loss.
 Single-output heads are flattened to (N,) here so a (N, 1) output never broadcasts against an
-(N,) target into an (N, N) matrix (the classic silent MSE bug).
+(N,) target into an (N, N) matrix (the classic silent MSE bug). The formulas themselves live in
+``_formulas``, shared with the stacked kernels.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the universal torch idiom
+
+from advisor.losses import _formulas as formula
 
 __all__ = [
     "BinaryFocalLoss",
@@ -27,8 +28,6 @@ __all__ = [
     "PinballLoss",
     "TweedieDevianceLoss",
 ]
-
-LOG_VAR_BOUND = 15.0  # exp(±15) spans 3e-7..3e6 standardized variances: far beyond real noise
 
 
 def _column(output: torch.Tensor) -> torch.Tensor:
@@ -58,16 +57,14 @@ class GaussianNLLHead(nn.Module):
         self.loss = nn.GaussianNLLLoss(full=False, eps=1e-6)
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        variance = torch.exp(output[:, 1].clamp(-LOG_VAR_BOUND, LOG_VAR_BOUND))
-        return self.loss(output[:, 0], target, variance)
+        return self.loss(output[:, 0], target, formula.gaussian_variance(output[:, 1]))
 
 
 class LogCoshLoss(nn.Module):
     """mean(log(cosh(e))), computed as e + softplus(-2e) - log 2 so that |e| = 50 stays finite."""
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        error = _column(output) - target
-        return (error + F.softplus(-2.0 * error) - math.log(2.0)).mean()
+        return formula.log_cosh(_column(output) - target).mean()
 
 
 class PinballLoss(nn.Module):
@@ -78,8 +75,7 @@ class PinballLoss(nn.Module):
         self.q = q
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        error = target - _column(output)
-        return torch.maximum(self.q * error, (self.q - 1.0) * error).mean()
+        return formula.pinball(target - _column(output), self.q).mean()
 
 
 class GammaDevianceLoss(nn.Module):
@@ -90,9 +86,7 @@ class GammaDevianceLoss(nn.Module):
     """
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        log_mu = _column(output)
-        ratio_term = target * torch.exp(-log_mu)  # y / mu
-        return (ratio_term - torch.log(target) + log_mu - 1.0).mean()
+        return formula.gamma_deviance(_column(output), target).mean()
 
 
 class TweedieDevianceLoss(nn.Module):
@@ -107,12 +101,7 @@ class TweedieDevianceLoss(nn.Module):
         self.power = power
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        p = self.power
-        log_mu = _column(output)
-        y_only = target.clamp(min=0.0).pow(2.0 - p) / ((1.0 - p) * (2.0 - p))
-        cross = target * torch.exp((1.0 - p) * log_mu) / (1.0 - p)
-        mean_term = torch.exp((2.0 - p) * log_mu) / (2.0 - p)
-        return (y_only - cross + mean_term).mean()
+        return formula.tweedie_deviance(_column(output), target, self.power).mean()
 
 
 class HingeLoss(nn.Module):
@@ -123,8 +112,8 @@ class HingeLoss(nn.Module):
         self.squared = squared
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        violation = (1.0 - target * _column(output)).clamp(min=0.0)
-        return (violation.square() if self.squared else violation).mean()
+        loss = formula.squared_hinge if self.squared else formula.hinge
+        return loss(_column(output), target).mean()
 
 
 class BinaryFocalLoss(nn.Module):
@@ -145,11 +134,9 @@ class BinaryFocalLoss(nn.Module):
         if self.gamma == 0 and self.alpha is None:
             # Exactly BCE, bit for bit: a mean of "none" reductions sums in another order.
             return F.binary_cross_entropy_with_logits(logits, target)
-        ce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-        p = torch.sigmoid(logits)
-        loss = (1.0 - (p * target + (1.0 - p) * (1.0 - target))).pow(self.gamma) * ce
+        loss = formula.sigmoid_focal(logits, target, self.gamma)
         if self.alpha is not None:
-            loss = (self.alpha * target + (1.0 - self.alpha) * (1.0 - target)) * loss
+            loss = formula.class_weighted(loss, target, self.alpha, 1.0 - self.alpha)
         return loss.mean()
 
 
@@ -168,7 +155,7 @@ class MulticlassFocalLoss(nn.Module):
         if self.gamma == 0:
             return F.cross_entropy(output, target)  # exactly CE, as above
         ce = F.cross_entropy(output, target, reduction="none")
-        return ((1.0 - torch.exp(-ce)).pow(self.gamma) * ce).mean()
+        return formula.softmax_focal(ce, self.gamma).mean()
 
 
 class LogitAdjustedLoss(nn.Module):
@@ -180,7 +167,7 @@ class LogitAdjustedLoss(nn.Module):
 
     def __init__(self, log_prior: torch.Tensor, *, tau: float) -> None:
         super().__init__()
-        self.register_buffer("offset", tau * log_prior)
+        self.register_buffer("offset", formula.logit_offset(log_prior, tau))
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(output + self.offset, target)
@@ -196,6 +183,4 @@ class CoralLoss(nn.Module):
     """
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        thresholds = torch.arange(output.shape[1], device=output.device)
-        levels = (target.reshape(-1, 1) > thresholds).to(output.dtype)
-        return F.binary_cross_entropy_with_logits(output, levels)
+        return F.binary_cross_entropy_with_logits(output, formula.coral_levels(target, output))

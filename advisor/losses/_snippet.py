@@ -19,7 +19,7 @@ from advisor.losses._context import (
     pos_weights,
     resolve_params,
 )
-from advisor.losses._functions import LOG_VAR_BOUND
+from advisor.losses._formulas import LOG_VAR_BOUND
 from advisor.losses._registry import snippet
 from advisor.losses._targets import output_size
 from advisor.records import LossId

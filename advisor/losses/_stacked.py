@@ -1,11 +1,12 @@
 """``stacked_loss``: the losses of G members of one loss id in one call, each with its params.
 
-A batched training step that calls every member's ``build_loss`` module in turn pays 60-250 us
-of small forward and backward ops per member, a third to a half of the step at batch 100.
-Here the members that share a loss id (and so its encoded target) are one call on their
-stacked head outputs; their hyper-parameters become (G, 1) tensors, so members with different
-values still share every op. Each member's value and gradient are those of its ``build_loss``
-module up to float rounding (tests check both for every loss id).
+A batched training step that calls every member's ``build_loss`` module in turn pays small
+forward and backward ops per member, a large share of a short run's step (figures:
+benchmarks/README.md). Here the members that share a loss id (and so its encoded target) are
+one call on their stacked head outputs; their hyper-parameters become (G, 1) tensors, so
+members with different values still share every op. The hand-written losses' formulas are
+those of the modules (``_formulas``); each member's value and gradient are those of its
+``build_loss`` module up to float rounding (tests check both for every loss id).
 
 A member's numbers must not depend on G, or batched and one-after-another training would drift
 apart (see ``advisor.training._model``). Torch's CPU kernels run SIMD over a contiguous tensor
@@ -32,6 +33,7 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the universal torch idiom
 
 from advisor.errors import UsageError
+from advisor.losses import _formulas as formula
 from advisor.losses._build import build_loss
 from advisor.losses._catalog import get_loss
 from advisor.losses._context import (
@@ -42,7 +44,6 @@ from advisor.losses._context import (
     pos_weights,
     resolve_params,
 )
-from advisor.losses._functions import LOG_VAR_BOUND
 from advisor.records import LossId
 
 __all__ = ["ROW_BLOCK", "EachMember", "StackedLoss", "padded_rows", "stacked_loss"]
@@ -194,13 +195,11 @@ def _huber(output: Tensor, target: Tensor, *, delta: Tensor) -> Tensor:
 
 
 def _log_cosh(output: Tensor, target: Tensor) -> Tensor:
-    error = _column(output) - target
-    return error + F.softplus(-2.0 * error) - math.log(2.0)
+    return formula.log_cosh(_column(output) - target)
 
 
 def _pinball(output: Tensor, target: Tensor, *, q: Tensor) -> Tensor:
-    error = target - _column(output)
-    return torch.maximum(q * error, (q - 1.0) * error)
+    return formula.pinball(target - _column(output), q)
 
 
 def _poisson(output: Tensor, target: Tensor) -> Tensor:
@@ -210,21 +209,15 @@ def _poisson(output: Tensor, target: Tensor) -> Tensor:
 
 
 def _gamma(output: Tensor, target: Tensor) -> Tensor:
-    log_mu = _column(output)
-    return target * torch.exp(-log_mu) - torch.log(target) + log_mu - 1.0
+    return formula.gamma_deviance(_column(output), target)
 
 
 def _tweedie(output: Tensor, target: Tensor, *, power: Tensor) -> Tensor:
-    log_mu = _column(output)
-    p = power
-    y_only = target.clamp(min=0.0).pow(2.0 - p) / ((1.0 - p) * (2.0 - p))
-    cross = target * torch.exp((1.0 - p) * log_mu) / (1.0 - p)
-    mean_term = torch.exp((2.0 - p) * log_mu) / (2.0 - p)
-    return y_only - cross + mean_term
+    return formula.tweedie_deviance(_column(output), target, power)
 
 
 def _gaussian_nll(output: Tensor, target: Tensor) -> Tensor:
-    variance = torch.exp(output[..., 1].clamp(-LOG_VAR_BOUND, LOG_VAR_BOUND))
+    variance = formula.gaussian_variance(output[..., 1])
     mean = output[..., 0]
     return F.gaussian_nll_loss(
         mean, target.expand_as(mean), variance, full=False, eps=1e-6, reduction="none"
@@ -252,24 +245,20 @@ def _sigmoid_focal(
 ) -> Tensor:
     """``BinaryFocalLoss``; a member without alpha has weight 1 for positives and negatives."""
     logits, target = _logits(output, target)
-    ce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    p = torch.sigmoid(logits)
-    loss = (1.0 - (p * target + (1.0 - p) * (1.0 - target))).pow(gamma) * ce
-    return (positive * target + negative * (1.0 - target)) * loss
+    loss = formula.sigmoid_focal(logits, target, gamma)
+    return formula.class_weighted(loss, target, positive, negative)
 
 
 def _hinge(output: Tensor, target: Tensor) -> Tensor:
-    return (1.0 - target * _column(output)).clamp(min=0.0)
+    return formula.hinge(_column(output), target)
 
 
 def _squared_hinge(output: Tensor, target: Tensor) -> Tensor:
-    return (1.0 - target * _column(output)).clamp(min=0.0).square()
+    return formula.squared_hinge(_column(output), target)
 
 
 def _coral(output: Tensor, target: Tensor) -> Tensor:
-    thresholds = torch.arange(output.shape[-1], device=output.device)
-    levels = (target.reshape(-1, 1) > thresholds).to(output.dtype)
-    return _bce(output, levels)
+    return _bce(output, formula.coral_levels(target, output))
 
 
 # --------------------------------------------------------------------------- multiclass
@@ -290,8 +279,7 @@ def _offset_ce(output: Tensor, target: Tensor, *, offset: Tensor) -> Tensor:
 
 
 def _softmax_focal(output: Tensor, target: Tensor, *, gamma: Tensor) -> Tensor:
-    ce = _class_nll(output, target)[1]
-    return (1.0 - torch.exp(-ce)).pow(gamma) * ce
+    return formula.softmax_focal(_class_nll(output, target)[1], gamma)
 
 
 def _multi_margin(output: Tensor, target: Tensor, *, margin: Tensor) -> Tensor:
@@ -367,8 +355,10 @@ _FACTORIES: dict[LossId, _Factory] = {
     ),
     LossId.LOGIT_ADJUSTED: lambda p, c: StackedLoss(
         _offset_ce,
-        offset=_per_member([_float(m, "tau") for m in p], ndim=3)
-        * torch.tensor(log_prior(c), dtype=torch.float32),
+        offset=formula.logit_offset(
+            torch.tensor(log_prior(c), dtype=torch.float32),
+            _per_member([_float(m, "tau") for m in p], ndim=3),
+        ),
     ),
     LossId.MULTI_MARGIN: lambda p, c: StackedLoss(
         _multi_margin, margin=_per_member([_float(m, "margin") for m in p], ndim=3)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -46,6 +47,9 @@ __all__ = [
 ]
 
 ShouldStop = Callable[[int, int, float], bool]
+# on_best(member, predict): the member just improved; predict(rows) is its prediction, at this
+# step, on other rows of its split's features (valid during the call only)
+OnBest = Callable[[int, Callable[[np.ndarray], np.ndarray]], None]
 SMALL_STEP_ROWS = 512
 
 
@@ -71,7 +75,6 @@ class TrainingData:
     n_classes: int
     metric: MetricId
     quantile: float = 0.5
-    x_test: np.ndarray | None = None  # benchmarks: also predict these rows at the best step
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,9 +86,7 @@ class FitSettings:
     weight_decay: float = 1e-4
     device: str = "cpu"
     # None: one thread when a step is small (members x batch rows < 512: splitting it across
-    # threads costs more than it saves), else torch's default. Measured on 2 cores, ReLU MLP,
-    # ms per step with 1 vs 2 threads: 1 x 256 rows 0.88 vs 0.93; 1 x 512 rows 1.19-1.40 vs
-    # 1.10-1.34 (three runs); 8 x 64 rows 2.50 vs 2.13.
+    # threads costs more than it saves), else torch's default (figures: benchmarks/README.md)
     cpu_threads: int | None = None
     # return each member's network at its best validation step in ``MemberResult.model``
     # (estimators that predict later need it; the search does not, so it pays nothing)
@@ -100,7 +101,6 @@ class MemberResult:
     pruned: bool
     prediction: np.ndarray | None
     history: tuple[tuple[int, float], ...]
-    test_prediction: np.ndarray | None = None
     cut: bool = False  # the deadline ended it while it was still improving: a partial score
     # with ``FitSettings.keep_model``: the member's network at its best step (its first
     # evaluated one if no score was finite), as wide as the widest member, its head first
@@ -119,7 +119,6 @@ class _Member:
         self.best = math.nan
         self.best_step = 0
         self.prediction: np.ndarray | None = None
-        self.test_prediction: np.ndarray | None = None
         self.history: list[tuple[int, float]] = []
         self.since_best = 0
         self.checkpoint: dict[str, torch.Tensor] | None = None
@@ -202,6 +201,7 @@ def fit_short(
     settings: FitSettings = FitSettings(),
     data_seed: int = 0,
     should_stop: ShouldStop | None = None,
+    on_best: OnBest | None = None,
     factory: ModelFactory | None = None,
     deadline: float | None = None,
 ) -> list[MemberResult]:
@@ -213,6 +213,9 @@ def fit_short(
         settings: step budget, batch size, evaluation cadence, early-stopping patience.
         data_seed: seeds the minibatch order, shared by all members (a fair comparison).
         should_stop: asked after each evaluation; True stops (prunes) that member.
+        on_best: called with (member, predict) whenever a member's validation score improves;
+            ``predict(rows)`` gives its prediction on other rows at that step (benchmarks score
+            held-out rows this way).
         factory: builds the network from (n_inputs, n_outputs); default: a small MLP.
         deadline: a ``time.monotonic()`` instant after which the run ends where it is.
     """
@@ -222,6 +225,7 @@ def fit_short(
         settings=settings,
         data_seeds=[data_seed],
         should_stop=should_stop,
+        on_best=on_best,
         factory=factory,
         deadline=deadline,
     )
@@ -235,6 +239,7 @@ def fit_splits(
     settings: FitSettings = FitSettings(),
     data_seeds: Sequence[int],
     should_stop: ShouldStop | None = None,
+    on_best: OnBest | None = None,
     factory: ModelFactory | None = None,
     deadline: float | None = None,
 ) -> list[list[MemberResult]]:
@@ -245,8 +250,8 @@ def fit_splits(
     keeps its own minibatch order (``data_seeds``), target encoding and loss context, so a
     member trains as it would in ``fit_short`` on its split alone. Features are zero-padded to
     the widest split (an encoder fitted on other rows may see fewer categories). The splits
-    must be of one task and metric; ``should_stop`` gets the member's index in the flattened
-    list (split by split).
+    must be of one task and metric; ``should_stop`` and ``on_best`` get the member's index in
+    the flattened list (split by split).
     """
     if len(members) != len(splits) or len(data_seeds) != len(splits):
         raise ValueError("fit_splits needs one list of members and one data seed per split")
@@ -263,6 +268,7 @@ def fit_splits(
                 settings=settings,
                 data_seeds=data_seeds,
                 should_stop=should_stop,
+                on_best=on_best,
                 factory=factory,
                 deadline=deadline,
             )
@@ -303,13 +309,8 @@ class _Split:
         seed: int,
         device: torch.device,
     ) -> None:
-        def features(x: np.ndarray) -> torch.Tensor:
-            tensor = torch.as_tensor(x, dtype=torch.float32, device=device)
-            extra = n_inputs - tensor.shape[1]
-            return F.pad(tensor, (0, extra)) if extra else tensor
-
-        self.x_train, self.x_val = features(data.x_train), features(data.x_val)
-        self.x_test = None if data.x_test is None else features(data.x_test)
+        self.n_inputs, self.device = n_inputs, device
+        self.x_train, self.x_val = self.features(data.x_train), self.features(data.x_val)
         # fit_target depends on the loss id and the training target only: one encoding per id
         transforms = {state.spec.loss: state.transform for state in states}
         self.encoded = {
@@ -328,6 +329,12 @@ class _Split:
         self.cursor = self.n_rows  # the first step shuffles
         self.x_epoch = self.x_train
         self.targets: dict[LossId, torch.Tensor] = {}
+
+    def features(self, x: np.ndarray) -> torch.Tensor:
+        """Rows of this split's features as the stack takes them: zero-padded to its width."""
+        tensor = torch.as_tensor(x, dtype=torch.float32, device=self.device)
+        extra = self.n_inputs - tensor.shape[1]
+        return F.pad(tensor, (0, extra)) if extra else tensor
 
     def next_rows(self) -> tuple[torch.Tensor, slice]:
         """The next minibatch's features, and its rows in ``targets`` (padding included).
@@ -354,6 +361,210 @@ class _Split:
         )
 
 
+class _Run:
+    """One ``fit_splits`` call: the members, their stack and its optimiser, stepped to the end.
+
+    The steps are named: build the stack (``__init__``), take a training step (``step``),
+    evaluate (``evaluate``), retire the members that stopped (``retire``) and collect the
+    results (``results``). Members that stop leave the stack, so that they no longer cost
+    compute (a member's numbers do not depend on its stack).
+    """
+
+    def __init__(
+        self,
+        members: Sequence[tuple[int, MemberSpec]],
+        splits: Sequence[TrainingData],
+        *,
+        settings: FitSettings,
+        data_seeds: Sequence[int],
+        factory: ModelFactory | None,
+    ) -> None:
+        self.settings, self.factory = settings, factory
+        self.device = torch.device(settings.device)
+        self.contexts = [
+            build_context(data.y_train, task=data.task, n_classes=data.n_classes) for data in splits
+        ]
+        self.states = [
+            _Member(spec, splits[split], self.contexts[split]) for split, spec in members
+        ]
+        self.split_of = [split for split, _ in members]
+        self.width = max(state.width for state in self.states)
+        self.n_inputs = max(data.x_train.shape[1] for data in splits)
+        self.model = StackedModel(
+            [spec.seed for _, spec in members],
+            n_inputs=self.n_inputs,
+            n_outputs=self.width,
+            widths=[state.width for state in self.states],
+            factory=factory,
+            device=self.device,
+        )
+        self.optimizer = StackedAdamW(
+            self.model.parameters(),
+            [spec.lr for _, spec in members],
+            weight_decay=settings.weight_decay,
+        )
+        self.batch = min(settings.batch_size, *(len(data.y_train) for data in splits))
+        self.padding = padded_rows(self.batch) - self.batch
+        self.splits = [
+            _Split(
+                data,
+                [s for s, at in zip(self.states, self.split_of, strict=True) if at == index],
+                n_inputs=self.n_inputs,
+                batch=self.batch,
+                padding=self.padding,
+                seed=data_seeds[index],
+                device=self.device,
+            )
+            for index, data in enumerate(splits)
+        ]
+        self.restack(list(range(len(self.states))))
+
+    def restack(self, stack: list[int]) -> None:
+        """Train the members at these state indices (the state index at each stack position)."""
+        self.stack = stack
+        self.blocks = [
+            (index, block)
+            for index in range(len(self.splits))
+            for block in _blocks(
+                self.states,
+                stack,
+                self.contexts[index],
+                width=self.width,
+                device=self.device,
+                split_of=self.split_of,
+                split=index,
+            )
+        ]
+        # each stack position's split, to gather per-member rows (None: one split)
+        self.rows_of = (
+            None
+            if len(self.splits) == 1
+            else torch.tensor([self.split_of[i] for i in stack], device=self.device)
+        )
+
+    def step(self) -> None:
+        """One minibatch per split, one loss call per block, one backward, one AdamW step."""
+        drawn = [split.next_rows() for split in self.splits]
+        if self.rows_of is None:
+            x_batch = drawn[0][0]
+        else:
+            x_batch = torch.stack([x for x, _ in drawn]).index_select(0, self.rows_of)
+        outputs = self.model(x_batch)
+        if self.padding:
+            outputs = F.pad(outputs, (0, 0, 0, self.padding))
+        terms = [
+            loss_fn(chunk, self.splits[index].targets[loss][drawn[index][1]], self.batch)
+            for index, block in self.blocks
+            for loss, loss_fn, chunk in zip(
+                block.losses, block.loss_fns, block.split(outputs), strict=True
+            )
+        ]
+        self.optimizer.zero_grad()
+        torch.cat(terms).sum().backward()
+        self.optimizer.step()
+
+    def evaluate(self, at_step: int, judge: _Judge) -> None:
+        """Score every member in the stack on its split's validation rows."""
+        for index, split in enumerate(self.splits):
+            positions = [p for p, i in enumerate(self.stack) if self.split_of[i] == index]
+            if not positions:
+                continue
+            every = len(positions) == len(self.stack)
+            with torch.no_grad(), self.model.evaluating():
+                outputs = self.model(split.x_val, None if every else positions)
+            for row, position in enumerate(positions):
+                member = self.stack[position]
+                state = self.states[member]
+                improved = judge(
+                    state, member, outputs[row, :, : state.width], split.scorer, at_step
+                )
+                if improved and judge.on_best is not None:
+                    judge.on_best(member, functools.partial(self.predict, position, split))
+                if self.settings.keep_model and (improved or state.checkpoint is None):
+                    state.checkpoint = self.checkpoint(position)
+
+    def predict(self, position: int, split: _Split, x: np.ndarray) -> np.ndarray:
+        """The prediction of the member at ``position``, as it is now, on other rows ``x``."""
+        state = self.states[self.stack[position]]
+        with torch.no_grad(), self.model.evaluating():
+            outputs = self.model(split.features(x), [position])
+        return state.transform.predict(outputs[0, :, : state.width].cpu())
+
+    def checkpoint(self, position: int) -> dict[str, torch.Tensor]:
+        buffers = {name: value[position].clone() for name, value in self.model.buffers.items()}
+        return {**self.model.member_state(position), **buffers}
+
+    def retire(self) -> None:
+        """Drop the members that stopped from the model, the optimiser and the blocks."""
+        keep = [position for position, index in enumerate(self.stack) if self.states[index].active]
+        if len(keep) < len(self.stack) and keep:
+            self.model.keep(keep)
+            self.optimizer = self.optimizer.kept(keep, self.model.parameters())
+            self.restack([self.stack[position] for position in keep])
+        elif not keep:
+            self.stack = []
+
+    def results(
+        self, members: Sequence[tuple[int, MemberSpec]], *, step: int, cut: bool
+    ) -> list[MemberResult]:
+        """Each member's record, in the order the members were given."""
+        return [
+            MemberResult(
+                score=state.best,
+                best_step=state.best_step,
+                steps=state.history[-1][0] if state.history else step,
+                pruned=state.pruned,
+                cut=cut and state.active,
+                prediction=state.prediction,
+                history=tuple(state.history),
+                model=None
+                if state.checkpoint is None
+                else _network(
+                    state.checkpoint,
+                    self.factory,
+                    n_inputs=self.n_inputs,
+                    width=self.width,
+                    seed=spec.seed,
+                ),
+            )
+            for state, (_, spec) in zip(self.states, members, strict=True)
+        ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Judge:
+    """Early stopping and pruning: records a member's score, says whether it improved."""
+
+    maximize: bool
+    patience: int
+    should_stop: ShouldStop | None
+    on_best: OnBest | None
+
+    def __call__(
+        self,
+        state: _Member,
+        member: int,
+        output: torch.Tensor,
+        scorer: ValidationScorer,
+        at_step: int,
+    ) -> bool:
+        prediction = state.transform.predict(output.cpu())
+        score = scorer(prediction)
+        state.history.append((at_step, score))
+        improved = _better(score, state.best, self.maximize)
+        if improved:
+            state.best, state.best_step, state.prediction = score, at_step, prediction
+            state.since_best = 0
+        else:
+            state.since_best += 1
+        stop = state.since_best > self.patience or math.isnan(score)
+        if not stop and self.should_stop is not None and self.should_stop(member, at_step, score):
+            state.pruned = stop = True
+        if stop:
+            state.active = False
+        return improved
+
+
 def _fit(
     members: Sequence[tuple[int, MemberSpec]],
     splits: Sequence[TrainingData],
@@ -361,174 +572,27 @@ def _fit(
     settings: FitSettings,
     data_seeds: Sequence[int],
     should_stop: ShouldStop | None,
+    on_best: OnBest | None,
     factory: ModelFactory | None,
     deadline: float | None,
 ) -> list[MemberResult]:
-    device = torch.device(settings.device)
-    first = splits[0]
-    maximize = metric_direction(first.metric) == "maximize"
-    contexts = [
-        build_context(data.y_train, task=data.task, n_classes=data.n_classes) for data in splits
-    ]
-    states = [_Member(spec, splits[split], contexts[split]) for split, spec in members]
-    split_of = [split for split, _ in members]
-    width = max(state.width for state in states)
-    n_inputs = max(data.x_train.shape[1] for data in splits)
-    model = StackedModel(
-        [spec.seed for _, spec in members],
-        n_inputs=n_inputs,
-        n_outputs=width,
-        widths=[state.width for state in states],
-        factory=factory,
-        device=device,
-    )
-    optimizer = StackedAdamW(
-        model.parameters(), [spec.lr for _, spec in members], weight_decay=settings.weight_decay
-    )
-    batch = min(settings.batch_size, *(len(data.y_train) for data in splits))
-    padding = padded_rows(batch) - batch
-    prepared = [
-        _Split(
-            data,
-            [state for state, s in zip(states, split_of, strict=True) if s == index],
-            n_inputs=n_inputs,
-            batch=batch,
-            padding=padding,
-            seed=data_seeds[index],
-            device=device,
-        )
-        for index, data in enumerate(splits)
-    ]
-    step = 0
-    # the state index at each stack position: members that stop leave the stack, so that they
-    # no longer cost compute (a member's numbers do not depend on its stack)
-    stack = list(range(len(states)))
-
-    def evaluate(at_step: int) -> None:
-        for index, split in enumerate(prepared):
-            positions = [p for p, i in enumerate(stack) if split_of[i] == index]
-            if not positions:
-                continue
-            every = len(positions) == len(stack)
-            with torch.no_grad(), model.evaluating():
-                outputs = model(split.x_val, None if every else positions)
-                test_outputs = (
-                    None
-                    if split.x_test is None
-                    else model(split.x_test, None if every else positions)
-                )
-            for row, position in enumerate(positions):
-                state = states[stack[position]]
-                judge(
-                    state,
-                    stack[position],
-                    outputs[row, :, : state.width],
-                    None if test_outputs is None else test_outputs[row, :, : state.width],
-                    split.scorer,
-                    at_step,
-                )
-                if settings.keep_model and (state.best_step == at_step or state.checkpoint is None):
-                    state.checkpoint = checkpoint(position)
-
-    def checkpoint(position: int) -> dict[str, torch.Tensor]:
-        buffers = {name: value[position].clone() for name, value in model.buffers.items()}
-        return {**model.member_state(position), **buffers}
-
-    def judge(state, index, output, test_output, scorer, at_step) -> None:
-        prediction = state.transform.predict(output.cpu())
-        score = scorer(prediction)
-        state.history.append((at_step, score))
-        if _better(score, state.best, maximize):
-            state.best, state.best_step, state.prediction = score, at_step, prediction
-            if test_output is not None:
-                state.test_prediction = state.transform.predict(test_output.cpu())
-            state.since_best = 0
-        else:
-            state.since_best += 1
-        stop = state.since_best > settings.patience or math.isnan(score)
-        if not stop and should_stop is not None and should_stop(index, at_step, score):
-            state.pruned = stop = True
-        if stop:
-            state.active = False
-
-    def blocks_of(stack: Sequence[int]) -> list[tuple[int, _Block]]:
-        return [
-            (index, block)
-            for index in range(len(prepared))
-            for block in _blocks(
-                states,
-                stack,
-                contexts[index],
-                width=width,
-                device=device,
-                split_of=split_of,
-                split=index,
-            )
-        ]
-
-    def member_rows(stack: Sequence[int]) -> torch.Tensor | None:
-        """Each stack position's split, to gather per-member rows (None: one split)."""
-        if len(prepared) == 1:
-            return None
-        return torch.tensor([split_of[i] for i in stack], device=device)
-
-    blocks = blocks_of(stack)
-    rows_of = member_rows(stack)
-    cut = False
-    while step < settings.max_steps and stack:
+    """Step every member until its early stop, the step budget or the deadline."""
+    run = _Run(members, splits, settings=settings, data_seeds=data_seeds, factory=factory)
+    maximize = metric_direction(splits[0].metric) == "maximize"
+    judge = _Judge(maximize, settings.patience, should_stop, on_best)
+    step, cut = 0, False
+    while step < settings.max_steps and run.stack:
         if deadline is not None and time.monotonic() > deadline and step > 0:
             cut = True
             break
-        drawn = [split.next_rows() for split in prepared]
-        if rows_of is None:
-            x_batch = drawn[0][0]
-        else:
-            x_batch = torch.stack([x for x, _ in drawn]).index_select(0, rows_of)
-        outputs = model(x_batch)
-        if padding:
-            outputs = F.pad(outputs, (0, 0, 0, padding))
-        terms = [
-            loss_fn(chunk, prepared[index].targets[loss][drawn[index][1]], batch)
-            for index, block in blocks
-            for loss, loss_fn, chunk in zip(
-                block.losses, block.loss_fns, block.split(outputs), strict=True
-            )
-        ]
-        optimizer.zero_grad()
-        torch.cat(terms).sum().backward()
-        optimizer.step()
+        run.step()
         step += 1
         if step % settings.eval_every == 0 or step == settings.max_steps:
-            evaluate(step)
-            keep = [position for position, index in enumerate(stack) if states[index].active]
-            if len(keep) < len(stack) and keep:
-                model.keep(keep)
-                optimizer = optimizer.kept(keep, model.parameters())
-                stack = [stack[position] for position in keep]
-                blocks = blocks_of(stack)
-                rows_of = member_rows(stack)
-            elif not keep:
-                stack = []
-    if not any(state.history for state in states):
-        evaluate(step)
-    return [
-        MemberResult(
-            score=state.best,
-            best_step=state.best_step,
-            steps=state.history[-1][0] if state.history else step,
-            pruned=state.pruned,
-            cut=cut and state.active,
-            prediction=state.prediction,
-            history=tuple(state.history),
-            test_prediction=state.test_prediction,
-            model=None
-            if state.checkpoint is None
-            else _network(
-                state.checkpoint, factory, n_inputs=n_inputs, width=width, seed=spec.seed
-            ),
-        )
-        for state, (_, spec) in zip(states, members, strict=True)
-    ]
+            run.evaluate(step, judge)
+            run.retire()
+    if not any(state.history for state in run.states):
+        run.evaluate(step, judge)
+    return run.results(members, step=step, cut=cut)
 
 
 def _network(

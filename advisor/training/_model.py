@@ -31,8 +31,8 @@ def default_mlp(n_inputs: int, n_outputs: int, *, hidden: int = 64, depth: int =
 
     ReLU is the usual activation of tabular MLPs (the MLP baseline of Gorishniy et al.'s RTDL,
     fastai's tabular model), and on CPU it is far cheaper than SiLU or GELU, whose
-    transcendental functions a short run pays twice per hidden layer and step: on one AVX2 EPYC
-    core, for (8, 512, 64) floats, ReLU 36 us forward and 47 us backward, SiLU 344 and 330.
+    transcendental functions a short run pays twice per hidden layer and step (about ten times
+    the time; figures in benchmarks/README.md).
 
     Example:
         >>> default_mlp(3, 2)(torch.zeros(5, 3)).shape
@@ -71,11 +71,10 @@ class _StackedLinear(torch.autograd.Function):
     Every product is one ``bmm`` over the members (an outer product, one element-wise
     multiply), so member k's numbers come from the same kernel on the same shapes whether it
     is trained in a stack of 8 or alone: batched and one-after-another runs agree bit for bit
-    (tests check it). Without that, the last-bit
-    differences of other summation orders grow over a run, and ReLU's kink makes them visible
-    in the scores (up to 7e-3 after 600 steps). The hand-written backward also takes
-    ``grad.T @ x`` for the weight gradient where autograd takes ``x.T @ grad``, which is a slow
-    batched GEMV when a layer has one output (measured 30 vs 360 us at K=8, N=512).
+    (tests check it). Without that, the last-bit differences of other summation orders grow
+    over a run, and ReLU's kink makes them visible in the scores. The hand-written backward
+    also takes ``grad.T @ x`` for the weight gradient where autograd takes ``x.T @ grad``,
+    which is a slow batched GEMV when a layer has one output (figures: benchmarks/README.md).
     """
 
     @staticmethod
@@ -102,8 +101,7 @@ class _StackedLinear(torch.autograd.Function):
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
             # a one-output layer's input gradient is an outer product: a broadcast multiply is
-            # bit for bit the same (one product per element, nothing summed) and at K=8,
-            # N=512, width 64 took 15 us where bmm took 58 us (4 us and 8.5 us at K=1)
+            # bit for bit the same (one product per element, nothing summed) and faster than bmm
             grad_x = grad * weight if weight.shape[1] == 1 else torch.bmm(grad, weight)
             grad_x = grad_x.sum(0) if x.dim() == 2 else grad_x
         if ctx.needs_input_grad[1]:
@@ -217,11 +215,9 @@ class StackedModel:
         if self._layers is None:
             in_dims = (0, 0, 0 if x.dim() == 3 else None)
             # "different": a user network's dropout draws its own mask for every member
-            return vmap(self._call_one, in_dims=in_dims, randomness="different")(
-                params, buffers, x
-            )
+            return vmap(self._call_one, in_dims=in_dims, randomness="different")(params, buffers, x)
         # Fast path for Sequential(Linear, activation, ...): batched matmuls, no vmap
-        # dispatch (measured about half the per-step time of vmap on small MLPs).
+        # dispatch, whose per-call overhead dominates a small MLP's step.
         out, fresh = x, False
         for name, layer in self._layers:
             if name is not None:

@@ -4,13 +4,13 @@
 all K members in the same tensors, and each trial samples its own learning rate. AdamW's update
 is element-wise, so applying it with a per-element learning rate is exactly K independent
 AdamW optimisers; tests check it step for step against ``torch.optim.AdamW``.
-A member's rate set to 0 freezes it (pruned or early-stopped).
+The trainer drops members that stop (``kept``); ``freeze`` (a rate of 0) holds a member's
+weights where they are instead, for a caller that keeps it in the stack.
 
 The optimiser moves its parameters into one flat buffer (each stays the same tensor object, now
 a view of it), so a step is ten element-wise kernels on one tensor instead of about ten per
-parameter tensor, plus the small tensors a per-tensor rate needs: for the default MLP a step
-takes 105 instead of 350 us alone, 190 instead of 400 us for 8 members (one thread), almost
-all of it per-kernel overhead rather than arithmetic.
+parameter tensor, plus the small tensors a per-tensor rate needs: a small MLP's step is almost
+all per-kernel overhead rather than arithmetic (figures: benchmarks/README.md).
 """
 
 from __future__ import annotations

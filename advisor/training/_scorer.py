@@ -2,10 +2,10 @@
 
 A short run scores every member on the validation rows about 30 times (early stopping and
 pruning need it), so a search of a few hundred member-runs makes thousands of metric calls.
-scikit-learn's metric functions check and re-derive their inputs on every call: 0.4-3 ms each
-on 750 rows (balanced accuracy 2.4 ms, ROC AUC 3.3 ms), which was about half the time of a
-50-member stacked run on this machine. ``ValidationScorer`` prepares what depends on the true
-values once and computes the common metrics with a few numpy passes. It gives what
+scikit-learn's metric functions check and re-derive their inputs on every call, which took
+about half the time of a stacked run (figures: benchmarks/README.md). ``ValidationScorer``
+prepares what depends on the true values once and computes the common metrics with a few
+numpy passes. It gives what
 ``score_metric`` (scikit-learn) gives up to float rounding, which tests check for every
 metric and task; the metrics it has no form for are passed on to ``score_metric`` itself.
 """

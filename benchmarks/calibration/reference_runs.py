@@ -82,21 +82,29 @@ def _scores(metrics, y, prediction, *, task, n_classes) -> dict[str, float | Non
 
 
 def _fit(plan, *, batch_seeds: bool):
-    """``results[seed index][member]``: the seeds stacked in one run, or one after another."""
+    """``results[seed index][member]`` and the test predictions at each member's best step,
+    alike indexed: the seeds stacked in one run, or one after another."""
     members = [plan.members(seed) for seed in plan.seeds]
     if batch_seeds:
+        tested = quality.HeldOutPredictions(plan.x_test)
         results = fit_splits(
             members,
             [plan.data] * len(plan.seeds),
             settings=plan.settings,
             data_seeds=list(plan.seeds),
+            on_best=tested,
         )
+        flat = iter(range(sum(len(group) for group in members)))
+        tests = [[tested.get(next(flat)) for _ in group] for group in members]
     else:
-        results = [
-            fit_short(group, plan.data, settings=plan.settings, data_seed=seed)
-            for group, seed in zip(members, plan.seeds, strict=True)
-        ]
-    return members, results
+        results, tests = [], []
+        for group, seed in zip(members, plan.seeds, strict=True):
+            tested = quality.HeldOutPredictions(plan.x_test)
+            results.append(
+                fit_short(group, plan.data, settings=plan.settings, data_seed=seed, on_best=tested)
+            )
+            tests.append([tested.get(index) for index in range(len(group))])
+    return members, results, tests
 
 
 def _shortlist(profile, metric: MetricId | None) -> dict[str, Any]:
@@ -148,11 +156,11 @@ def reference_table(
     plan = quality.exhaustive_plan(dataset, quick=quick)
     metrics = task_metrics(dataset.task)
     wall, cpu = time.monotonic(), time.process_time()
-    members, results = _fit(plan, batch_seeds=batch_seeds)
+    members, results, tests = _fit(plan, batch_seeds=batch_seeds)
     seconds, cpu_seconds = time.monotonic() - wall, time.process_time() - cpu
     runs: dict[str, dict[str, Any]] = {}
-    for group, group_results in zip(members, results, strict=True):
-        for member, result in zip(group, group_results, strict=True):
+    for group, group_results, group_tests in zip(members, results, tests, strict=True):
+        for member, result, tested in zip(group, group_results, group_tests, strict=True):
             cell = runs.setdefault(member.loss.value, {}).setdefault(
                 f"{member.lr:g}",
                 {
@@ -164,7 +172,7 @@ def reference_table(
             )
             kwargs = {"task": dataset.task, "n_classes": dataset.n_classes}
             val = _scores(metrics, plan.data.y_val, result.prediction, **kwargs)
-            test = _scores(metrics, plan.y_test, result.test_prediction, **kwargs)
+            test = _scores(metrics, plan.y_test, tested, **kwargs)
             for m in metrics:
                 cell["val"][m.value].append(val[m.value])
                 cell["test"][m.value].append(test[m.value])
