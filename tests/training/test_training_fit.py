@@ -340,3 +340,45 @@ def test_fit_splits_wants_one_member_list_and_seed_per_split() -> None:
     data = _regression()
     with pytest.raises(ValueError, match="one list of members"):
         fit_splits([[MemberSpec(loss=LossId.MSE, params={})]], [data, data], data_seeds=[0])
+
+
+ON_BEST_MEMBERS = [
+    MemberSpec(loss=LossId.MSE, params={}, lr=1e-2, seed=0),
+    MemberSpec(loss=LossId.QUANTILE, params={"q": 0.8}, lr=3e-3, seed=1),
+    MemberSpec(loss=LossId.MAE, params={}, lr=1e30, seed=2),  # NaN at once: never improves
+]
+ON_BEST_SETTINGS = FitSettings(max_steps=60, batch_size=32, eval_every=10, patience=1)
+
+
+def test_on_best_predicts_other_rows_at_each_improvement() -> None:
+    data = _regression(n=160)
+    calls: list[tuple[int, np.ndarray]] = []
+    results = fit_short(
+        ON_BEST_MEMBERS, data, settings=ON_BEST_SETTINGS, data_seed=3,
+        on_best=lambda member, predict: calls.append((member, predict(data.x_val))),
+    )
+    for index, result in enumerate(results[:2]):
+        mine = [prediction for member, prediction in calls if member == index]
+        improvements = sum(
+            1 for k, (_, score) in enumerate(result.history)
+            if all(score < before for _, before in result.history[:k])
+        )
+        assert len(mine) == improvements >= 1
+        # the last call was at the best step: the validation rows give the best prediction
+        np.testing.assert_array_equal(mine[-1], result.prediction)
+    assert math.isnan(results[2].score) and all(member != 2 for member, _ in calls)
+
+
+def test_on_best_takes_flat_indices_and_pads_each_split_features() -> None:
+    data = _regression(n=160)
+    splits = [_split_of(data, 1), _split_of(data, 2, drop_column=True)]
+    seen: dict[int, np.ndarray] = {}
+
+    def on_best(member: int, predict) -> None:
+        seen[member] = predict(splits[member // 2].x_val)
+
+    together = fit_splits([ON_BEST_MEMBERS[:2]] * 2, splits, settings=ON_BEST_SETTINGS,
+                          data_seeds=[0, 1], on_best=on_best)
+    for split, results in enumerate(together):
+        for index, result in enumerate(results):
+            np.testing.assert_array_equal(seen[2 * split + index], result.prediction)
