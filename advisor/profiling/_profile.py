@@ -2,6 +2,11 @@
 
 Warnings from every stage are collected in order, recorded in ``DataProfile.warnings`` and also
 emitted once each as :class:`~advisor.errors.AdvisorWarning`.
+
+A table streamed from a big file (``_stream``) is a uniform sample of its rows carrying the
+file's exact counts in ``frame.attrs``: the sample is profiled like any table, then the counts
+are laid over it (rows, missing values, distinct values, class counts and balance), and the
+warnings say which statistics came from how large a sample, with their error.
 """
 
 from __future__ import annotations
@@ -30,10 +35,11 @@ from ._features import summarise_features
 from ._histogram import target_histogram
 from ._imbalance import measure_imbalance, multilabel_imbalance
 from ._read import READ_NOTES, read_table
+from ._stream import STREAM_NOTES, rank_error
 from ._tails import describe_target, measure_outliers
 from ._target import choose_target
 from ._task import TaskDecision, infer_task
-from ._values import label_of_number
+from ._values import MISSING_TOKENS, label_of_number
 
 __all__ = ["profile", "profile_frame"]
 
@@ -150,9 +156,7 @@ def _profile(
         histogram = target_histogram(decision.values.sorted_numbers(), log=log)
     imbalance = _imbalance(decision, notes) if decision.task.is_classification else None
 
-    for note in notes:
-        warn(note)
-    return DataProfile(
+    result = DataProfile(
         target=tuple(columns),
         target_detection=detection,
         task=decision.task,
@@ -170,6 +174,119 @@ def _profile(
         evidence=evidence,
         histogram=histogram,
     )
+    stream = frame.attrs.get(STREAM_NOTES)
+    if isinstance(stream, dict):
+        result = _with_exact_counts(result, stream, notes, decision)
+    for note in notes:
+        warn(note)
+    return result
+
+
+def _with_exact_counts(
+    profile: DataProfile, stream: dict[str, Any], notes: list[str], decision: TaskDecision
+) -> DataProfile:
+    """Lay a streamed file's exact counts over the profile of its uniform sample."""
+    n_rows, n_sample = int(stream["rows"]), int(stream["sample_rows"])
+    missing: dict[str, int] = stream["missing"]
+    values: dict[str, dict[Any, int] | None] = stream["values"]
+    cap = int(stream["distinct_cap"])
+    error = rank_error(n_sample)
+    evidence = dict(profile.evidence)
+    evidence["stream"] = {
+        "rows": n_rows,
+        "sample_rows": n_sample,
+        "seed": stream["seed"],
+        "batches": stream["batches"],
+        "quantile_rank_error": round(error, 5),
+        "distinct_cap": cap,
+    }
+    if n_sample < n_rows:
+        notes.append(
+            f"statistics from a uniform sample of {n_sample:,} of {n_rows:,} rows "
+            f"(seed {stream['seed']}): quantiles, skew and outlier rates within about "
+            f"±{100 * error:.2f} percentile points of rank (95%); rows, missing values, "
+            "distinct values and classes are counted over all rows"
+        )
+
+    def distinct(name: str, sampled: int) -> int:
+        counted = values.get(name)
+        return len(counted) if counted is not None else max(sampled, cap + 1)
+
+    columns = tuple(
+        dataclasses.replace(
+            c,
+            missing_rate=round(missing.get(c.name, 0) / n_rows, 6),
+            n_unique=distinct(c.name, c.n_unique),
+        )
+        for c in profile.features.columns
+    )
+    cells = n_rows * len(columns)
+    features = dataclasses.replace(
+        profile.features,
+        columns=columns,
+        missing_rate=round(sum(missing.get(c.name, 0) for c in columns) / cells, 6)
+        if cells
+        else 0.0,
+    )
+    changes: dict[str, Any] = {"n_rows": n_rows, "features": features, "evidence": evidence}
+    if len(profile.target) == 1 and decision.values.kind in ("number", "bool", "string"):
+        name = profile.target[0]
+        counted = values.get(name)
+        labels = _labels(counted, decision.values.kind) if counted is not None else None
+        n_missing = missing.get(name, 0) + (labels.pop(None, 0) if labels else 0)
+        changes["target_stats"] = dataclasses.replace(
+            profile.target_stats,
+            n=n_rows - n_missing,
+            n_missing=n_missing,
+            n_unique=len(labels) if labels is not None else profile.target_stats.n_unique,
+        )
+        soft = decision.encoding is LabelEncoding.PROBABILITY
+        if profile.imbalance is not None and labels and profile.classes and not soft:
+            changes["imbalance"] = _exact_imbalance(profile, labels, notes)
+    changes["warnings"] = tuple(notes)
+    return dataclasses.replace(profile, **changes)
+
+
+def _labels(counted: dict[Any, int], kind: str) -> dict[str | None, int]:
+    """The stream's value counts under the profile's class labels (None: a missing token)."""
+    labels: dict[str | None, int] = {}
+    for value, count in counted.items():
+        if isinstance(value, bool):
+            label: str | None = "true" if value else "false"
+        elif isinstance(value, int | float) and kind != "string":
+            label = label_of_number(float(value))
+        elif kind == "number" and _is_float(str(value)):
+            label = label_of_number(float(str(value)))
+        else:
+            label = str(value).strip()
+            if label.lower() in MISSING_TOKENS:
+                label = None
+        labels[label] = labels.get(label, 0) + int(count)
+    return labels
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _exact_imbalance(
+    profile: DataProfile, labels: dict[str | None, int], notes: list[str]
+) -> ImbalanceStats | None:
+    classes = profile.classes or ()
+    if not all(c in labels for c in classes):
+        return profile.imbalance  # labels the stream spells otherwise: keep the sample's
+    unseen = sorted(str(label) for label in labels if label is not None and label not in classes)
+    if unseen:
+        shown = ", ".join(unseen[:5]) + (" ..." if len(unseen) > 5 else "")
+        notes.append(
+            f"classes {shown} occur in the file but not in its sample; the search does not "
+            "see them (pass a larger --sample)"
+        )
+    return measure_imbalance({c: int(labels[c]) for c in classes})
 
 
 def _read_notes(frame: pd.DataFrame, notes: list[str]) -> dict[str, Any]:

@@ -14,6 +14,11 @@ that names the path.
 Numbers written for people (``2,1487``, ``$1,584.05``, ``1 234,5 €``) are read as numbers by
 ``_numbers``: the decimal mark is decided from the sniffed text (or given as ``decimal=``), and
 what was converted is kept in ``frame.attrs[READ_NOTES]`` for the profile to report.
+
+A file of at least ``_stream.STREAM_BYTES`` on disk (256 MB) is not read whole: after the same
+sniffing, ``_stream`` reads it in Arrow record batches, counts rows, missing values and values
+exactly, and keeps a uniform sample of rows (``sample`` rows, 200,000 by default) as the frame;
+the same number conversions then apply to the sample. Smaller files take the path above.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import pandas as pd
 
 from advisor.errors import InputFileError, UsageError
 
+from . import _stream
 from ._numbers import DecimalGuess, convert_number_columns, guess_decimal
 
 __all__ = ["READ_NOTES", "read_table"]
@@ -104,7 +110,7 @@ def read_table(
         _check_names([str(c) for c in frame.columns], "the DataFrame")
         frame = _read_numbers(frame, _guess_from_frame(frame, decimal))
     else:
-        frame = _read_file(Path(source), decimal)
+        frame = _read_file(Path(source), decimal, sample=sample, seed=seed)
     if sample is not None and len(frame) > sample:
         frame = frame.sample(n=int(sample), random_state=seed).sort_index()
         frame = frame.reset_index(drop=True)
@@ -183,7 +189,7 @@ def _opener(path: Path, kind: str | None) -> Callable[[], IO[bytes]] | None:
     return lambda: _STREAMS[kind](path, "rb")
 
 
-def _read_file(path: Path, decimal: str | None) -> pd.DataFrame:
+def _read_file(path: Path, decimal: str | None, *, sample: int | None, seed: int) -> pd.DataFrame:
     where = str(path)
     if not path.exists():
         raise InputFileError(f"{where}: no such file; check the path")
@@ -194,10 +200,31 @@ def _read_file(path: Path, decimal: str | None) -> pd.DataFrame:
             magic = handle.read(8)
     except OSError as exc:
         raise InputFileError(f"{where}: cannot be read ({exc.strerror or exc})") from exc
+    big = _is_big(path)
     if magic.startswith(_PARQUET_MAGIC) or path.suffix.lower() in (".parquet", ".pq"):
-        frame = _read_parquet(path)
-        return _read_numbers(frame, _guess_from_frame(frame, decimal))
-    return _read_csv(path, _opener(path, _compression(magic)), decimal)
+        if big:
+            frame = _stream.stream_parquet(where, path, sample=sample, seed=seed)
+            _check_names([str(c) for c in frame.columns], where)
+        else:
+            frame = _read_parquet(path)
+        return _keep_stream_notes(frame, _read_numbers(frame, _guess_from_frame(frame, decimal)))
+    return _read_csv(
+        path, _opener(path, _compression(magic)), decimal, stream=big, sample=sample, seed=seed
+    )
+
+
+def _is_big(path: Path) -> bool:
+    try:
+        return path.stat().st_size >= _stream.STREAM_BYTES
+    except OSError:
+        return False
+
+
+def _keep_stream_notes(source: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    notes = source.attrs.get(_stream.STREAM_NOTES)
+    if notes is not None and frame.attrs.get(_stream.STREAM_NOTES) is not notes:
+        frame.attrs[_stream.STREAM_NOTES] = notes
+    return frame
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -214,7 +241,15 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read_csv(path: Path, opener: Callable[[], IO[bytes]] | None, decimal: str | None):
+def _read_csv(
+    path: Path,
+    opener: Callable[[], IO[bytes]] | None,
+    decimal: str | None,
+    *,
+    stream: bool = False,
+    sample: int | None = None,
+    seed: int = 0,
+):
     where = str(path)
     try:
         with opener() if opener else path.open("rb") as handle:
@@ -243,6 +278,18 @@ def _read_csv(path: Path, opener: Callable[[], IO[bytes]] | None, decimal: str |
     guess = guess_decimal(
         _head_columns(lines, header, delimiter), delimiter=delimiter, decimal=decimal
     )
+    if stream:
+        frame = _stream.stream_csv(
+            where,
+            opener or (lambda: path.open("rb")),
+            encoding=encoding,
+            delimiter=delimiter,
+            decimal=guess.mark,
+            sample=sample,
+            seed=seed,
+            header=header,
+        )
+        return _keep_stream_notes(frame, _read_numbers(frame, guess))
     source = _Source(path, opener)
     frame = _parse(source, encoding=encoding, delimiter=delimiter, decimal=guess.mark)
     if len(frame) == 0:
