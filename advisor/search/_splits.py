@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import HuberRegressor
-from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit, train_test_split
 
+from advisor.errors import warn
 from advisor.profiling import split_xy
 from advisor.records import DataProfile, MetricId, Shortlist, Task
 from advisor.training import FeatureEncoder, TrainingData
@@ -63,10 +64,28 @@ def gross_errors(
     return z > GROSS_ERROR_Z
 
 
-def search_rows(n_rows: int, *, seed: int) -> np.ndarray | None:
-    """Rows kept for the search when the data is large (None: all of them)."""
+def search_rows(n_rows: int, *, seed: int, strata: np.ndarray | None = None) -> np.ndarray | None:
+    """Rows kept for the search when the data is large (None: all of them).
+
+    With ``strata`` (class labels) the rows are drawn stratified, so every class keeps its
+    share of the table (a rare class is not left to chance); otherwise uniformly.
+
+    Example:
+        >>> labels = np.array([0] * 99_000 + [1] * 1_000)
+        >>> keep = search_rows(labels.size, seed=0, strata=labels)
+        >>> keep.size, int(labels[keep].sum())
+        (50000, 500)
+    """
     if n_rows <= MAX_SEARCH_ROWS:
         return None
+    if strata is not None:
+        try:
+            keep, _ = train_test_split(
+                np.arange(n_rows), train_size=MAX_SEARCH_ROWS, stratify=strata, random_state=seed
+            )
+            return np.sort(keep)
+        except ValueError:  # a class of one row cannot be split: draw uniformly
+            pass
     return np.sort(np.random.default_rng(seed).choice(n_rows, MAX_SEARCH_ROWS, replace=False))
 
 
@@ -140,9 +159,19 @@ def make_splits(
 ) -> SplitMaker:
     """The search's splits of a profiled table (large tables subsampled first, seeded)."""
     features, target = split_xy(frame, profile)
-    keep = search_rows(len(target), seed=seed)
+    strata = None
+    if profile.task in (Task.BINARY, Task.MULTICLASS, Task.ORDINAL):
+        labels = target.argmax(axis=1) if target.ndim == 2 else target
+        strata = np.rint(labels).astype(int)
+    keep = search_rows(len(target), seed=seed, strata=strata)
     if keep is not None:
         features, target = features.iloc[keep], target[keep]
+        how = "stratified by class" if strata is not None else "uniform"
+        whole = f" (the file has {profile.n_rows:,})" if profile.n_rows > len(frame) else ""
+        warn(
+            f"the search trains on a sample of {keep.size:,} of {len(target):,} rows{whole}, "
+            f"{how}, seed {seed}"
+        )
     return SplitMaker(
         features=features,
         target=target,
