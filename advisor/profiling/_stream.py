@@ -67,7 +67,7 @@ except ImportError:  # pragma: no cover - a pandas without it
 NULL_VALUES = sorted(_PANDAS_NA)
 _MAX_RESTARTS = 64
 _PARQUET_BATCH_ROWS = 131_072
-_BAD_COLUMN = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+)")
+_BAD_COLUMN = re.compile(r"In CSV column #(\d+):.*?CSV conversion error to (\w+)")
 
 
 def rank_error(n_sample: int, confidence: float = 0.95) -> float:
