@@ -220,11 +220,11 @@ def stream_csv(
                 keep.add(batch)
             break
         except pa.ArrowInvalid as exc:
+            if encoding != "latin-1" and "utf8" in str(exc).lower().replace("-", ""):
+                encoding = "latin-1"  # invalid UTF-8 past the sniffed head
+                continue
             retyped = _retype(str(exc), types, header)
             if retyped is None:
-                if encoding != "latin-1" and "utf8" in str(exc).lower().replace("-", ""):
-                    encoding = "latin-1"  # invalid UTF-8 past the sniffed head
-                    continue
                 first = str(exc).strip().splitlines()[0]
                 raise InputFileError(f"{where}: cannot be parsed as CSV ({first})") from exc
             types = retyped

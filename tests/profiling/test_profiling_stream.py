@@ -203,3 +203,11 @@ def test_cli_profiles_a_streamed_file(tmp_path, streaming):
     assert document["n_rows"] == 3_000
     assert document["evidence"]["stream"]["sample_rows"] == 800
     assert sum(document["imbalance"]["class_counts"].values()) == document["target_stats"]["n"]
+
+
+def test_latin1_past_the_sniffed_head_streams(tmp_path, streaming):
+    lines = ["city,y"] + [f"Oslo,{i % 2}" for i in range(12_000)] + ["Bogot\xe1,1"]
+    path = tmp_path / "latin.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    streamed = read_table(path, sample=20_000)
+    assert len(streamed) == 12_001 and streamed["city"].iloc[-1] == "Bogot\xe1"
