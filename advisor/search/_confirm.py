@@ -29,7 +29,6 @@ from advisor.records import DataProfile, SearchResult, Shortlist
 from advisor.search._decide import Decision, decide
 from advisor.search._prepare import Job, data_digest, fingerprint
 from advisor.search._quiet import quiet_optuna
-from advisor.search._race import MAX_REPEATS, MIN_REPEATS, ROUND_SPLITS
 from advisor.search._results import (
     candidate_result,
     confirm_key,
@@ -47,6 +46,7 @@ __all__ = [
     "SearchProgress",
     "confirm",
     "fit_settings_for",
+    "interrupted_message",
     "start_work",
     "study_options",
 ]
@@ -55,7 +55,6 @@ JOB_KEY = "job"
 
 EXPLORE_SHARE = 0.5
 DEFAULT_REPEATS = 3
-__all__ += ["MAX_REPEATS", "MIN_REPEATS", "ROUND_SPLITS"]  # the race's, named here too
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

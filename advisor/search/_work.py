@@ -20,6 +20,7 @@ failed, so nothing is left running, and the caller says how to resume.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 import os
 import signal
@@ -53,7 +54,7 @@ from advisor.search._storage import GRACE_S, HEARTBEAT_S
 from advisor.training import FitSettings, MemberSpec, fit_splits
 from advisor.training._model import ModelFactory
 
-__all__ = ["PLAN_KEY", "Interrupted", "SearchPlan", "Work", "WorkState"]
+__all__ = ["PLAN_KEY", "Interrupted", "SearchPlan", "Step", "Work", "WorkState"]
 
 PLAN_KEY = "plan"
 ROUNDS_KEY = "race_rounds"
@@ -88,11 +89,20 @@ class SearchPlan:
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
 
 
+class Step(enum.StrEnum):
+    """What the stored trials leave for a process to do next."""
+
+    EXPLORE = "explore"  # exploration trials are due
+    WAIT = "wait"  # exploration is over, but trials of it still run elsewhere
+    CONFIRM = "confirm"  # a round of the race has runs to queue, take or wait for
+    DONE = "done"  # the race is decided
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class WorkState:
     """What the stored trials say, as one process sees them now."""
 
-    phase: str  # "explore", "wait", "confirm", "done"
+    step: Step
     race: RacePlan | None
     finalists: dict[LossId, tuple[dict[str, Any], float]]
     explored: int
@@ -153,9 +163,9 @@ class Work:
         running = [t for t in trials if t.state == TrialState.RUNNING and phase(t) == EXPLORE]
         open_ = explored < self.plan.max_trials and time.time() < self.plan.explore_until
         if open_:
-            return WorkState(phase=EXPLORE, race=None, finalists={}, explored=explored)
+            return WorkState(step=Step.EXPLORE, race=None, finalists={}, explored=explored)
         if running:
-            return WorkState(phase="wait", race=None, finalists={}, explored=explored)
+            return WorkState(step=Step.WAIT, race=None, finalists={}, explored=explored)
         finalists = best_settings(self.study, self.candidates)
         runs = confirm_runs(trials)
         stored = {}
@@ -175,8 +185,8 @@ class Work:
             rounds=rounds,
             afford=lambda live: self._afford(live, runs.values()),
         )
-        kind = "done" if race.finished else CONFIRM
-        return WorkState(phase=kind, race=race, finalists=finalists, explored=explored)
+        step = Step.DONE if race.finished else Step.CONFIRM
+        return WorkState(step=step, race=race, finalists=finalists, explored=explored)
 
     def _afford(self, live: int, runs) -> int:
         """Splits a round of ``live`` contenders can still pay for, at the pace so far."""
@@ -186,9 +196,6 @@ class Work:
         pace = 1.1 * sum(costs) / len(costs)  # seconds per member and split
         left = self.plan.deadline - time.time()
         return int(max(left, 0.0) / (pace * live))
-
-    def results(self, state: WorkState) -> dict[LossId, list[float]]:
-        return state.race.scores if state.race else {}
 
     # ------------------------------------------------------------------ the loop
 
@@ -207,14 +214,14 @@ class Work:
                 guard.check()
                 self._housekeeping()
                 state = self.state()
-                if state.phase == "done":
+                if state.step is Step.DONE:
                     return state
                 if stop_at is not None and time.monotonic() >= stop_at:
                     return state
                 worked = False
-                if state.phase == EXPLORE:
+                if state.step is Step.EXPLORE:
                     worked = self._explore(state, beating)
-                elif state.phase == CONFIRM:
+                elif state.step is Step.CONFIRM:
                     worked = self._confirm(state, beating)
                 if not worked:
                     time.sleep(POLL_S)
