@@ -43,9 +43,9 @@ CALIBRATION_FILE = ROOT / "rules" / "calibration.yaml"
 GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)
 NEAR = 0.01  # "within 1% of the best" for shortlist recall
 REGRET_CAP = 0.25  # one table cannot outweigh the corpus
-PENALTY = 0.0015  # per unit of weight moved from the hand value (mean regret units)
-NEW_ENTRY_PENALTY = 0.004  # a loss a rule did not name before costs more to add
-MISS_WEIGHT = 0.02  # a shortlist without a near-best loss, in regret units
+PENALTY = 0.0005  # per unit of weight moved from the hand value (mean regret units)
+NEW_ENTRY_PENALTY = 0.002  # a loss a rule did not name before costs more to add
+MISS_WEIGHT = 0.1  # a shortlist without a near-best loss, in regret units
 DEFAULTS = {
     "regression": "mse",
     "regression_count": "mse",
@@ -132,6 +132,7 @@ class Space:
     regrets: np.ndarray  # (tables, losses), capped; inf where unavailable
     penalty: float = PENALTY
     new_penalty: float = NEW_ENTRY_PENALTY
+    miss_weight: float = MISS_WEIGHT
 
 
 def build_space(tables: Sequence[Table], *, allow_new: bool = True) -> Space:
@@ -253,7 +254,7 @@ def objective(space: Space, weights: np.ndarray, rows: np.ndarray) -> float:
     penalty = space.penalty * moved.sum() + sum(
         space.new_penalty for (r, c) in space.new if weights[r, c] > 0
     )
-    return float(top.mean() + MISS_WEIGHT * (1 - listed.mean()) + penalty)
+    return float(top.mean() + space.miss_weight * (1 - listed.mean()) + penalty)
 
 
 def fit(space: Space, rows: np.ndarray, *, sweeps: int = 3) -> np.ndarray:
@@ -376,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--penalty", type=float, default=PENALTY)
     parser.add_argument("--new-entry-penalty", type=float, default=NEW_ENTRY_PENALTY)
+    parser.add_argument("--miss-weight", type=float, default=MISS_WEIGHT)
     parser.add_argument("--write", action="store_true", help="fit on all tables, write the file")
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
     parser.add_argument(
@@ -389,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     space = build_space(tables)
     space.penalty, space.new_penalty = args.penalty, args.new_entry_penalty
+    space.miss_weight = args.miss_weight
     rows = np.arange(len(tables))
     simulated = shortlists(space, space.hand, rows)
     differ = [
