@@ -404,7 +404,8 @@ def test_set_ignores_names_the_loss_does_not_have():
 
 
 def test_candidates_carry_reasons_with_factor_and_evidence():
-    result = shortlist(make_profile("multiclass", ratio=20.0))
+    hand = load_rules(calibrated=False)  # the weights as written; calibration may move them
+    result = shortlist(make_profile("multiclass", ratio=20.0), rules=hand)
     balanced = next(c for c in result.candidates if c.loss is LossId.CE_CLASS_BALANCED)
     rules = [r.rule for r in balanced.reasons]
     assert rules[0] == "softmax-ce-pairing"
@@ -415,7 +416,7 @@ def test_candidates_carry_reasons_with_factor_and_evidence():
     assert extreme.text.startswith("class ratio 20.0:1 (>= 10, extreme)")
     assert balanced.score == pytest.approx(2.5 + 1.0)
     assert all(math.isfinite(c.score) for c in result.candidates)
-    binary = shortlist(make_profile("binary", ratio=20.0))
+    binary = shortlist(make_profile("binary", ratio=20.0), rules=hand)
     focal = next(c for c in binary.candidates if c.loss is LossId.FOCAL)
     assert "imbalance-extreme" not in [r.rule for r in focal.reasons]
     assert binary.candidates[0].loss is LossId.BCE_WEIGHTED
