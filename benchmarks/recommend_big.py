@@ -24,6 +24,8 @@ import time
 
 from profile_big import RESULTS, write_csv
 
+DEFAULT_BUDGET_S = 60.0  # recommend's --budget default; it bounds the whole job
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -51,13 +53,14 @@ def main() -> None:
             raise SystemExit(f"recommend failed with exit {done.returncode}")
         result = json.loads(done.stdout)
         search, profile = result["search"], result["profile"]
-        budget = search["budget_s"]
+        budget = DEFAULT_BUDGET_S
         print(f"file: {path.stat().st_size / 1e9:.2f} GB, {profile['n_rows']:,} rows")
         print(f"profile: {profile['task']}, sample {profile['evidence']['stream']}")
         print(f"recommended: {result['recommendation']['loss']}, trials {search['trials']}")
         print(
             f"time: recommend {wall:.1f} s end to end = {wall / budget:.2f}x of the default "
-            f"budget {budget:.0f} s (search {search['elapsed_s']:.1f} s)"
+            f"budget {budget:.0f} s (the search was given the {search['budget_s']:.1f} s that "
+            f"reading and profiling left and took {search['elapsed_s']:.1f} s)"
         )
         print(f"peak resident memory: {peak_mb:.0f} MB (target < 2048 MB)")
         notes = [line for line in done.stderr.splitlines() if "sample" in line]

@@ -163,13 +163,14 @@ def make_splits(
     if profile.task in (Task.BINARY, Task.MULTICLASS, Task.ORDINAL):
         labels = target.argmax(axis=1) if target.ndim == 2 else target
         strata = np.rint(labels).astype(int)
-    keep = search_rows(len(target), seed=seed, strata=strata)
+    n_rows = len(target)
+    keep = search_rows(n_rows, seed=seed, strata=strata)
     if keep is not None:
         features, target = features.iloc[keep], target[keep]
         how = "stratified by class" if strata is not None else "uniform"
         whole = f" (the file has {profile.n_rows:,})" if profile.n_rows > len(frame) else ""
         warn(
-            f"the search trains on a sample of {keep.size:,} of {len(target):,} rows{whole}, "
+            f"the search trains on a sample of {keep.size:,} of {n_rows:,} rows{whole}, "
             f"{how}, seed {seed}"
         )
     return SplitMaker(
