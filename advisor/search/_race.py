@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from advisor.records import LossId, MetricId
 from advisor.search._decide import EQUIVALENCE, decide, settled
+from advisor.search._results import candidate_result
 from advisor.search._splits import N_SPLITS
 
 __all__ = ["RacePlan", "contenders", "plan_race"]
@@ -57,8 +58,6 @@ def contenders(
     until it is worse by a margin that matters; any other stays until it can no longer be
     better by one. A single contender means the race is decided.
     """
-    from advisor.search._results import candidate_result
-
     results = [candidate_result(loss, ({}, 0.0), list(scores[loss])) for loss in live]
     chosen = decide(results, prior=prior, metric=metric, maximize=maximize).chosen
     order = {loss: i for i, loss in enumerate(prior)}
