@@ -8,7 +8,8 @@ the feature kinds, the search's training rows) is computed on a uniform random s
 The sample is a seeded *bottom-k* sample: each row draws a uniform key and the ``k`` rows with
 the smallest keys are kept, in file order. Every subset of ``k`` rows is equally likely, the
 same seed gives the same rows, and the kept table never holds more than ``k`` rows plus one
-batch, so peak memory is bounded by ``k`` and the batch size, not by the file. A column's
+batch (it is cut back to ``k`` whenever it passes ``2k``, so the cut is rare), so peak memory
+is bounded by ``k`` and the batch size, not by the file. A column's
 distinct values are counted exactly up to :data:`DISTINCT_CAP`; past it the column is only
 known to have more (so the counts of a class target are exact, and a float column stops being
 counted after its first batch).
@@ -114,6 +115,12 @@ class BottomK:
             part = part.filter(pa.array(entering))
         self._parts.append(part)
         self._keys = np.concatenate([self._keys, keys[entering]])
+        if self._keys.size > 2 * self.k:  # compact now and then, not after every batch
+            self._compact()
+        elif self._keys.size >= self.k and self._threshold == np.inf:
+            self._threshold = float(np.partition(self._keys, self.k - 1)[self.k - 1])
+
+    def _compact(self) -> None:
         if self._keys.size > self.k:
             keep = np.sort(np.argpartition(self._keys, self.k - 1)[: self.k])  # file order
             table = pa.concat_tables(self._parts).take(pa.array(keep))
@@ -124,12 +131,14 @@ class BottomK:
 
     @property
     def size(self) -> int:
-        """Rows held now (never more than ``k``)."""
+        """Rows held now: never more than ``2k`` (compacted to ``k`` when it would be)."""
         return int(self._keys.size)
 
     def table(self) -> pa.Table:
+        """The sample: the ``k`` rows (or all rows, when fewer were seen) in file order."""
         if not self._parts:
             raise ValueError("no batch was added")
+        self._compact()
         return pa.concat_tables(self._parts)
 
 
@@ -155,6 +164,9 @@ class StreamCounts:
             if counts is None:
                 continue
             tally = pc.value_counts(column.drop_null())
+            if len(tally) > DISTINCT_CAP:  # a continuous column: no need to look further
+                self.values[name] = None
+                continue
             for value, count in zip(
                 tally.field("values").to_pylist(), tally.field("counts").to_pylist(), strict=True
             ):
