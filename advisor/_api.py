@@ -1,41 +1,26 @@
 """The public functions: each stage callable on a path, a DataFrame, or ``X, y`` arrays.
 
 The stage modules take one table (``advisor.profiling``, ``advisor.selection``,
-``advisor.search``); this module turns what a caller holds into that table (``_inputs``),
-keeps library calls quiet (no Optuna log lines unless the caller asks for progress), and
-chains the stages where a caller skips one (``shortlist`` of raw data profiles it first).
+``advisor.search``); these functions turn what a caller holds into that table (``_inputs``),
+keep library calls quiet (``library_call``: no Optuna log lines unless the caller asks for
+progress), and chain the stages where a caller skips one (``shortlist`` of raw data profiles
+it first). ``recommend`` is the job's own function (``_recommend``), which does the same.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from advisor._inputs import as_table
-from advisor.records import Advice, DataProfile, MetricId, SearchResult, Shortlist, Task
+from advisor._recommend import recommend
+from advisor.records import DataProfile, MetricId, SearchResult, Shortlist, Task
+from advisor.search._quiet import library_call
 
 __all__ = ["confirm", "profile", "recommend", "shortlist"]
 
-Progress = Callable[[Any], None] | bool | None
 RuleSource = str | os.PathLike[str]
-
-
-def _progress(progress: Progress) -> Callable[[Any], None] | None:
-    """``True`` prints one line per update on stderr; a callable gets the updates itself."""
-    if progress is True:
-        return _print_progress
-    return progress or None
-
-
-def _print_progress(update: Any) -> None:
-    best = f", best {update.best}" if update.best else ""
-    print(
-        f"lossadvisor: {update.phase} {update.done}/{update.total}, "
-        f"{update.elapsed_s:.1f}s of {update.budget_s:.0f}s{best}",
-        file=sys.stderr,
-    )
 
 
 def _rules(rules: Sequence[Any] | None) -> Sequence[Any] | None:
@@ -122,6 +107,7 @@ def shortlist(
     return rank(data, objective=objective, rules=_rules(rules), metric=metric)
 
 
+@library_call
 def confirm(
     data: Any,
     profile: DataProfile | None = None,
@@ -137,7 +123,7 @@ def confirm(
     resume: bool = False,
     device: str = "cpu",
     factory: Callable[[int, int], Any] | None = None,
-    progress: Progress = None,
+    progress: Callable[[Any], None] | None = None,
 ) -> tuple[SearchResult, Any]:
     """Train the shortlisted losses briefly and compare them on a loss-independent metric.
 
@@ -154,7 +140,6 @@ def confirm(
     """
     from advisor.profiling import read_table
     from advisor.search import confirm as run
-    from advisor.search._quiet import quiet_optuna
 
     table = as_table(data, y, target=target)
     frame = read_table(table.source)
@@ -162,99 +147,20 @@ def confirm(
         profile = _profile(frame, target=table.target)
     if shortlist is None:
         shortlist = _shortlist(profile)
-    with quiet_optuna():
-        return run(
-            frame,
-            profile,
-            shortlist,
-            budget_s=budget_s,
-            trials=trials,
-            seed=seed,
-            storage=storage,
-            study_name=study_name,
-            resume=resume,
-            device=device,
-            factory=factory,
-            progress=_progress(progress),
-        )
+    return run(
+        frame,
+        profile,
+        shortlist,
+        budget_s=budget_s,
+        trials=trials,
+        seed=seed,
+        storage=storage,
+        study_name=study_name,
+        resume=resume,
+        device=device,
+        factory=factory,
+        progress=progress,
+    )
 
 
 _profile, _shortlist = profile, shortlist  # for confirm, whose arguments take these names
-
-
-def recommend(
-    data: Any,
-    y: Any = None,
-    *,
-    target: str | Sequence[str] | None = None,
-    task: Task | str | None = None,
-    objective: str | None = None,
-    metric: MetricId | str | None = None,
-    rules: Sequence[RuleSource] = (),
-    search: bool = True,
-    budget_s: float = 60.0,
-    trials: int | None = None,
-    seed: int = 0,
-    storage: str | None = None,
-    study_name: str | None = None,
-    resume: bool = False,
-    device: str = "cpu",
-    factory: Callable[[int, int], Any] | None = None,
-    sample: int | None = None,
-    decimal: str | None = None,
-    progress: Progress = None,
-) -> Advice:
-    """Recommend a loss: profile the data, shortlist by rules, confirm by short runs.
-
-    Args:
-        data: a CSV path, a DataFrame (``target=`` or detected), ``X`` with ``y``, or
-            ``(X, y)``.
-        y: the target, with array ``data``.
-        target, task, objective, metric, rules: as in ``profile`` and ``shortlist``.
-        search: ``False`` answers from the rules alone (no training).
-        budget_s: wall-clock seconds for the whole job.
-        trials: exploration trials (default: 4 per candidate).
-        seed: makes the run reproducible.
-        storage, study_name, resume: an Optuna storage URL to keep (and resume) the study.
-        device: ``cpu`` or ``cuda``.
-        factory: your own network, ``factory(n_inputs, n_outputs) -> nn.Module``.
-        sample: train and profile on this many randomly drawn rows.
-        decimal: a CSV's decimal mark, ``"."`` or ``","``; detected from the values when None.
-        progress: ``True`` prints progress on stderr; a callable receives each update.
-
-    Returns:
-        An ``Advice``: ``.recommendation``, ``.to_dict()`` (the SPEC's JSON document), and
-        what training needs (``.build_loss()``, ``.encode_target(y)``, ...).
-
-    Example:
-        >>> import numpy as np
-        >>> X = np.random.default_rng(0).normal(size=(80, 3))
-        >>> advice = recommend(X, X[:, 0] > 0, search=False)
-        >>> advice.recommendation.loss.value, advice.profile.target
-        ('bce', ('target',))
-    """
-    from advisor._recommend import recommend as run
-    from advisor.search._quiet import quiet_optuna
-
-    table = as_table(data, y, target=target)
-    with quiet_optuna():
-        return run(
-            table.source,
-            target=table.target,
-            task=task,
-            objective=objective,
-            metric=metric,
-            rules=rules,
-            search=search,
-            budget_s=budget_s,
-            trials=trials,
-            seed=seed,
-            storage=storage,
-            study_name=study_name,
-            resume=resume,
-            device=device,
-            factory=factory,
-            sample=sample,
-            decimal=decimal,
-            progress=_progress(progress),
-        )

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pandas as pd
 
 from advisor._advice import target_coding
+from advisor._inputs import as_table
 from advisor.errors import UsageError
 from advisor.losses import build_context, pytorch_snippet, resolve_params
 from advisor.profiling import split_xy
@@ -29,6 +31,7 @@ from advisor.records import (
 )
 from advisor.search import SearchProgress, confirm, prepare, profile_for_metric
 from advisor.search._decide import Decision
+from advisor.search._quiet import library_call
 from advisor.training import metric_applies
 from advisor.training._model import ModelFactory
 
@@ -111,8 +114,10 @@ def recommendation_from(
     )
 
 
+@library_call
 def recommend(
-    source: str | os.PathLike[str] | pd.DataFrame,
+    source: Any,
+    y: Any = None,
     *,
     target: str | Sequence[str] | None = None,
     task: Task | str | None = None,
@@ -133,20 +138,46 @@ def recommend(
     progress: Callable[[SearchProgress], None] | None = None,
     started_at: float | None = None,
 ) -> Advice:
-    """Recommend a loss for a table: profile it, shortlist by rules, confirm by short runs.
+    """Recommend a loss: profile the data, shortlist by rules, confirm by short runs.
 
-    ``budget_s`` bounds the whole job: the search gets what reading and profiling left of it
-    (``started_at``, a ``time.monotonic()`` instant, lets a caller count its own start-up).
+    Args:
+        source: a CSV (or Parquet, .gz, .zip) path, a DataFrame (``target=`` or detected),
+            ``X`` with ``y``, or ``(X, y)``.
+        y: the target, with array ``source``: 1-D, or several columns for multi-output or
+            multilabel targets.
+        target: the target column(s) of a path or DataFrame.
+        task, objective, metric, rules: as in ``advisor.profile`` and ``advisor.shortlist``.
+        search: ``False`` answers from the rules alone (no training).
+        budget_s: wall-clock seconds for the whole job: the search gets what reading and
+            profiling left of it (``started_at``, a ``time.monotonic()`` instant, lets a
+            caller count its own start-up).
+        trials: exploration trials (default: 4 per candidate).
+        seed: makes the run reproducible.
+        storage, study_name, resume: an Optuna storage URL to keep (and resume) the study.
+        device: ``cpu`` or ``cuda``.
+        factory: your own network, ``factory(n_inputs, n_outputs) -> nn.Module``.
+        sample: profile and train on this many randomly drawn rows.
+        decimal: the decimal mark of a CSV (detected when absent).
+        progress: ``True`` prints progress on stderr; a callable receives each update.
+            Otherwise the call prints nothing (Optuna's log level is restored after it).
 
     Returns:
-        An ``Advice`` whose ``to_dict()`` is the SPEC's JSON document.
+        An ``Advice``: ``.recommendation``, ``.to_dict()`` (the SPEC's JSON document), and
+        what training needs (``.build_loss()``, ``.encode_target(y)``, ...).
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(80, 3))
+        >>> advice = recommend(X, X[:, 0] > 0, search=False)
+        >>> advice.recommendation.loss.value, advice.profile.target
+        ('bce', ('target',))
     """
     started = time.monotonic() if started_at is None else started_at
-    path = None if isinstance(source, pd.DataFrame) else os.fspath(source)
+    table = as_table(source, y, target=target)
     # the same steps a worker replays from the study (search.prepare): they cannot drift
     prepared = prepare(
-        source,
-        target=target,
+        table.source,
+        target=table.target,
         task=task,
         objective=objective,
         metric=metric,
@@ -183,7 +214,10 @@ def recommend(
     recommendation = recommendation_from(frame, profile, listed, result, decision)
     return Advice(
         input=InputInfo(
-            path=path, target=profile.target, rows=int(len(frame)), columns=int(frame.shape[1])
+            path=table.path,
+            target=profile.target,
+            rows=int(len(frame)),
+            columns=int(frame.shape[1]),
         ),
         profile=profile,
         shortlist=listed,

@@ -8,10 +8,15 @@ change the caller's own studies. So the level is raised for the duration of the 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
-__all__ = ["quiet_optuna"]
+__all__ = ["library_call", "print_progress", "quiet_optuna"]
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -35,3 +40,28 @@ def quiet_optuna() -> Iterator[None]:
         yield
     finally:
         optuna.logging.set_verbosity(before)
+
+
+def print_progress(update: Any) -> None:
+    """One line per update on stderr: what ``progress=True`` asks for."""
+    best = f", best {update.best}" if update.best else ""
+    print(
+        f"lossadvisor: {update.phase} {update.done}/{update.total}, "
+        f"{update.elapsed_s:.1f}s of {update.budget_s:.0f}s{best}",
+        file=sys.stderr,
+    )
+
+
+def library_call(function: Callable[..., T]) -> Callable[..., T]:
+    """A public function that is quiet unless asked: ``progress=True`` prints progress lines,
+    a callable receives each update, and Optuna's INFO lines are silenced for the call only.
+    """
+
+    @functools.wraps(function)
+    def call(*args: Any, progress: Any = None, **kwargs: Any) -> T:
+        with quiet_optuna():
+            return function(
+                *args, progress=print_progress if progress is True else progress or None, **kwargs
+            )
+
+    return call
