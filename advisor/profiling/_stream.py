@@ -219,6 +219,15 @@ def stream_csv(
 
     Raises:
         InputFileError: the file cannot be parsed as CSV, or has no data rows.
+
+    Example:
+        >>> import io
+        >>> text = "x,y 1,a 2,b ,a 4,a".replace(" ", chr(10)).encode()
+        >>> frame = stream_csv("t.csv", lambda: io.BytesIO(text), encoding="utf-8",
+        ...                    delimiter=",", decimal=".", sample=2, seed=0, header=["x", "y"])
+        >>> notes = frame.attrs[STREAM_NOTES]
+        >>> len(frame), notes["rows"], notes["missing"]["x"], notes["values"]["y"]
+        (2, 4, 1, {'a': 3, 'b': 1})
     """
     k = int(sample) if sample is not None else SAMPLE_ROWS
     types: dict[str, pa.DataType] = {}
