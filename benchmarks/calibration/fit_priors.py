@@ -74,6 +74,8 @@ class Table:
     regrets: dict[str, float]  # loss id -> regret of its test mean (lr chosen on validation)
     group: str  # a table and its contaminated variant share a group
     listed: tuple[str, ...]  # the shortlist the real rule engine gave (for --check)
+    seeds: dict[str, list[float]]  # loss id -> test scores per seed, at its validated rate
+    maximize: bool
 
 
 def load_tables(folder: Path) -> list[Table]:
@@ -103,9 +105,38 @@ def load_tables(folder: Path) -> list[Table]:
                 regrets={loss: regret(v, best, maximize) for loss, v in means.items()},
                 group=name.removesuffix("_contaminated"),
                 listed=tuple(c["loss"] for c in record["shortlist"]["candidates"]),
+                seeds={
+                    loss: record["runs"][loss][_rate(record["runs"][loss], entry["lr"])]["test"][
+                        record["primary_metric"]
+                    ]
+                    for loss, entry in record["summary"]["losses"].items()
+                    if loss in means
+                },
+                maximize=maximize,
             )
         )
     return tables
+
+
+def _rate(by_rate: dict[str, Any], lr: float) -> str:
+    """The stored key of a learning rate (keys are the rates as written, e.g. '0.001')."""
+    return min(by_rate, key=lambda key: abs(float(key) - lr))
+
+
+def paired(table: Table, loss: str, other: str) -> str:
+    """win / tie / loss of ``loss`` against ``other`` by a paired t-test over the seeds."""
+    from scipy import stats
+
+    a = np.array(table.seeds.get(loss, []), dtype=float)
+    b = np.array(table.seeds.get(other, []), dtype=float)
+    if a.size < 2 or a.size != b.size or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return "tie"
+    if np.allclose(a, b):
+        return "tie"
+    p = stats.ttest_rel(a, b).pvalue
+    if not np.isfinite(p) or p >= 0.05:
+        return "tie"
+    return "win" if (a.mean() > b.mean()) == table.maximize else "loss"
 
 
 # --------------------------------------------------------------------------- the rule space
@@ -147,7 +178,7 @@ def build_space(tables: Sequence[Table], *, allow_new: bool = True) -> Space:
     from advisor.selection._schema import Effect
 
     catalog = load_catalog()
-    rules = load_rules()
+    rules = load_rules(calibrated=False)  # the hand weights: the fit starts from them
     losses = sorted(str(loss) for loss in catalog)
     column = {loss: i for i, loss in enumerate(losses)}
     n_t, n_r, n_l = len(tables), len(rules), len(losses)
@@ -238,18 +269,22 @@ def shortlists(space: Space, weights: np.ndarray, rows: np.ndarray) -> list[list
     return out
 
 
-def outcome(space: Space, weights: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per table: the regret of the prior's first choice, and whether a near-best is listed."""
-    top, listed = [], []
+def outcome(
+    space: Space, weights: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Per table: the regret of the prior's first choice, whether a near-best is listed, and
+    the first choice itself."""
+    top, listed, picks = [], [], []
     for t, kept in zip(rows, shortlists(space, weights, rows), strict=True):
         scored = [c for c in kept if space.available[t, c]]
         top.append(space.regrets[t, scored[0]] if scored else REGRET_CAP)
         listed.append(any(space.regrets[t, c] <= NEAR for c in scored))
-    return np.array(top), np.array(listed)
+        picks.append(space.losses[scored[0]] if scored else None)
+    return np.array(top), np.array(listed), picks
 
 
 def objective(space: Space, weights: np.ndarray, rows: np.ndarray) -> float:
-    top, listed = outcome(space, weights, rows)
+    top, listed, _ = outcome(space, weights, rows)
     moved = np.abs(weights - space.hand)
     penalty = space.penalty * moved.sum() + sum(
         space.new_penalty for (r, c) in space.new if weights[r, c] > 0
@@ -290,15 +325,18 @@ def folds(tables: Sequence[Table], k: int) -> list[np.ndarray]:
     ]
 
 
-def out_of_fold(space: Space, tables: Sequence[Table], k: int) -> dict[str, np.ndarray]:
+def out_of_fold(space: Space, tables: Sequence[Table], k: int) -> dict[str, Any]:
     n = len(tables)
     top = np.zeros(n)
     listed = np.zeros(n, bool)
+    picks: list[str | None] = [None] * n
     for held in folds(tables, k):
         train = np.setdiff1d(np.arange(n), held)
         weights = fit(space, train)
-        top[held], listed[held] = outcome(space, weights, held)
-    return {"top": top, "listed": listed}
+        top[held], listed[held], held_picks = outcome(space, weights, held)
+        for t, loss in zip(held, held_picks, strict=True):
+            picks[t] = loss
+    return {"top": top, "listed": listed, "picks": picks}
 
 
 def default_regret(space: Space, tables: Sequence[Table]) -> np.ndarray:
@@ -310,12 +348,19 @@ def default_regret(space: Space, tables: Sequence[Table]) -> np.ndarray:
     return np.array(out)
 
 
-def summarise(label: str, top: np.ndarray, listed: np.ndarray, default: np.ndarray) -> str:
-    better = int(np.sum(top < default - 1e-9))
-    worse = int(np.sum(top > default + 1e-9))
+def versus_default(tables: Sequence[Table], picks: Sequence[str | None]) -> str:
+    """W/T/L of each pick against the task's default loss, paired over the seeds (p < 0.05)."""
+    verdicts = [
+        paired(table, loss, DEFAULTS[table.task]) if loss else "loss"
+        for table, loss in zip(tables, picks, strict=True)
+    ]
+    return "/".join(str(verdicts.count(v)) for v in ("win", "tie", "loss"))
+
+
+def summarise(label: str, top: np.ndarray, listed: np.ndarray, wtl: str) -> str:
     return (
         f"| {label} | {np.median(top):.2%} | {np.mean(top):.2%} | {np.max(top):.2%} | "
-        f"{listed.mean():.0%} | {better}/{len(top) - better - worse}/{worse} |"
+        f"{listed.mean():.0%} | {wtl} |"
     )
 
 
@@ -404,23 +449,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print(f"{len(tables) - len(differ)}/{len(tables)} shortlists simulated exactly")
         return 1 if differ else 0
-    default = default_regret(space, tables)
-    before_top, before_listed = outcome(space, space.hand, rows)
+    before_top, before_listed, before_picks = outcome(space, space.hand, rows)
     oof = out_of_fold(space, tables, args.folds)
     print(
         f"{len(tables)} tables, {len(space.free)} weights ({len(space.new)} new entries), "
         f"{args.folds}-fold grouped out of fold"
     )
     print(
-        "| rules only | median regret | mean | worst | shortlist recall (1%) | vs default W/T/L |"
+        "| rules only | median regret | mean | worst | shortlist recall (1%) | "
+        "vs task default W/T/L (paired, seeds) |"
     )
     print("|---|---|---|---|---|---|")
-    print(summarise("hand weights", before_top, before_listed, default))
-    print(summarise("fitted, out of fold", oof["top"], oof["listed"], default))
+    print(
+        summarise("hand weights", before_top, before_listed, versus_default(tables, before_picks))
+    )
+    print(
+        summarise(
+            "fitted, out of fold", oof["top"], oof["listed"], versus_default(tables, oof["picks"])
+        )
+    )
     if args.write:
         weights = fit(space, rows)
-        top, listed = outcome(space, weights, rows)
-        print(summarise("fitted, in sample", top, listed, default))
+        top, listed, picks = outcome(space, weights, rows)
+        print(summarise("fitted, in sample", top, listed, versus_default(tables, picks)))
         import subprocess
 
         commit = subprocess.run(
