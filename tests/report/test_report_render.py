@@ -93,7 +93,7 @@ def test_render_advice_names_the_loss_and_the_metric(advice: Advice) -> None:
     rec = advice.recommendation
     assert rec.loss.value in text and rec.metric.value in text
     assert "recommendation" in text and "confirmation" in text
-    assert "criterion" in text  # the pytorch snippet
+    assert "import torch" in text and "torch.nn." in text  # the pytorch snippet
 
 
 def test_render_advice_without_search(advice: Advice) -> None:
