@@ -302,8 +302,11 @@ def fit(space: Space, rows: np.ndarray, *, sweeps: int = 3) -> np.ndarray:
         improved = False
         for r, c in active:
             start = weights[r, c]
+            # a loss the hand rules include stays included (its weight may fall, not vanish):
+            # the corpus judges how much, the hand rules' reasons say whether
+            kept = space.includes[r] and (r, c) not in space.new
             for value in GRID:
-                if value == start:
+                if value == start or (kept and value == 0.0):
                     continue
                 weights[r, c] = value
                 score = objective(space, weights, rows)
