@@ -165,3 +165,7 @@ def report(tables, space, cache, wanted, args) -> None:
         label = "hand weights" if variant == "hand" else "fitted, out of fold"
         wtl = fit_priors.versus_default(rows, picks)
         print(fit_priors.summarise(label, np.array(top), np.array(listed), wtl))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
