@@ -36,6 +36,9 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from evaluate import DEFAULTS, regret  # noqa: E402  (the sibling script's task defaults, regret)
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REFERENCE = ROOT / "benchmarks" / "calibration" / "reference"
 CALIBRATION_FILE = ROOT / "rules" / "calibration.yaml"
@@ -46,21 +49,6 @@ REGRET_CAP = 0.25  # one table cannot outweigh the corpus
 PENALTY = 0.0005  # per unit of weight moved from the hand value (mean regret units)
 NEW_ENTRY_PENALTY = 0.002  # a loss a rule did not name before costs more to add
 MISS_WEIGHT = 0.1  # a shortlist without a near-best loss, in regret units
-DEFAULTS = {
-    "regression": "mse",
-    "regression_count": "mse",
-    "regression_positive": "mse",
-    "binary": "bce",
-    "multiclass": "ce",
-    "ordinal": "ce",
-    "multilabel": "multilabel_bce",
-}
-
-
-def regret(score: float, best: float, maximize: bool) -> float:
-    """Relative regret against the best loss: 0 is as good, 0.05 is 5% worse."""
-    gap = (best - score) if maximize else (score - best)
-    return max(0.0, gap) / max(abs(best), 1e-12)
 
 
 @dataclasses.dataclass(frozen=True)
