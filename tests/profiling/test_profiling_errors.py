@@ -145,7 +145,11 @@ USAGE_CASES = [
     ("close_column", {"target": "Y"}, "did you mean 'y'"),
     ("empty_target", {"target": ""}, "--target is empty"),
     ("unknown_task", {"task": "clustering"}, "unknown task 'clustering'"),
-    ("binary_on_five", {"task": "binary"}, r"binary needs exactly 2 classes or probabilities in \[0, 1\], found 5 values"),
+    (
+        "binary_on_five",
+        {"task": "binary"},
+        r"binary needs exactly 2 classes or probabilities in \[0, 1\], found 5 values",
+    ),
     ("multilabel_single", {"task": "multilabel"}, "multilabel needs several 0/1 columns"),
     ("all_targets", {"target": ["x", "y"]}, "every column was named as a target"),
 ]
