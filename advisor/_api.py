@@ -20,8 +20,6 @@ from advisor.search._quiet import library_call
 
 __all__ = ["confirm", "profile", "recommend", "shortlist"]
 
-RuleSource = str | os.PathLike[str]
-
 
 def _rules(rules: Sequence[Any] | None) -> Sequence[Any] | None:
     """Rule files are loaded on top of the bundled rules; loaded ``Rule`` objects pass as given."""
