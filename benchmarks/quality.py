@@ -96,7 +96,12 @@ class Dataset:
 
 
 def applicable_losses(dataset: Dataset) -> list[LossId]:
-    losses = [spec.id for spec in load_catalog().values() if dataset.task in spec.tasks]
+    minimum = float(np.min(dataset.y_train)) if dataset.task.is_regression else 0.0
+    losses = [
+        spec.id
+        for spec in load_catalog().values()
+        if dataset.task in spec.tasks and spec.accepts_minimum(minimum)
+    ]
     soft = dataset.profile.label_encoding.value in ("probability", "one_hot_columns")
     return [loss for loss in losses if loss is not LossId.SOFT_CE or soft]
 

