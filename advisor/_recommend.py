@@ -22,6 +22,7 @@ from advisor.records import (
     Advice,
     Candidate,
     DataProfile,
+    EffectKind,
     InputInfo,
     MetricId,
     Recommendation,
@@ -94,8 +95,8 @@ def recommendation_from(
     context = build_context(target, task=profile.task, n_classes=profile.n_classes or None)
     lr = params.pop("lr", None)
     resolved = resolve_params(chosen.loss, params, context=context)
-    rationale = [reason.text for reason in chosen.reasons if reason.effect != "note"]
-    rationale += [reason.text for reason in chosen.reasons if reason.effect == "note"]
+    rationale = [r.text for r in chosen.reasons if r.effect.kind is not EffectKind.NOTE]
+    rationale += [r.text for r in chosen.reasons if r.effect.kind is EffectKind.NOTE]
     rationale.append(f"validation metric {listed.metric.value}: {listed.metric_reason}")
     if search is not None and listed.settings.get("robust_validation"):
         rationale.append(ROBUST_VALIDATION_NOTE)

@@ -24,6 +24,8 @@ __all__ = [
     "CandidateResult",
     "Comparison",
     "DataProfile",
+    "Direction",
+    "EffectKind",
     "Factor",
     "FeatureColumn",
     "FeatureKind",
@@ -32,6 +34,7 @@ __all__ = [
     "ImbalanceStats",
     "InputInfo",
     "LabelEncoding",
+    "LossEffect",
     "LossId",
     "MetricId",
     "Objective",
@@ -216,6 +219,26 @@ class Factor(enum.StrEnum):
     MARGIN = "margin"
     AUTOML = "automl"
     OVERFITTING = "overfitting"
+
+
+class EffectKind(enum.StrEnum):
+    """What a rule does when it fires (a rule file's ``effect``)."""
+
+    INCLUDE = "include"
+    EXCLUDE = "exclude"
+    RAISE = "raise"
+    LOWER = "lower"
+    SET = "set"
+    METRIC = "metric"
+    CONFIGURE = "configure"
+    NOTE = "note"
+
+
+class Direction(enum.StrEnum):
+    """Whether a metric's better scores are higher; the values are Optuna's direction names."""
+
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
 
 
 class ObjectiveKind(enum.StrEnum):
@@ -505,14 +528,74 @@ class DataProfile(_Record):
 
 
 @_record
+class LossEffect(_Record):
+    """What one fired rule did to one loss: weighed it, excluded it, noted it, or set a parameter.
+
+    ``value`` is the rule's weight for include, raise and lower, and the parameter's value for
+    set (``param`` names the parameter); exclude and note carry neither. Stages read the fields
+    (the search leaves alone the parameters an objective set); ``str`` gives the short text the
+    JSON output shows (``raise 2``, ``set q=0.9``, ``exclude``) and ``parse`` reads it back.
+
+    Example:
+        >>> effect = LossEffect(kind=EffectKind.SET, loss=LossId.QUANTILE, param="q", value=0.9)
+        >>> str(effect), LossEffect.parse("set q=0.9", loss="quantile") == effect
+        ('set q=0.9', True)
+    """
+
+    kind: EffectKind
+    loss: LossId
+    param: str | None = None
+    value: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.kind is EffectKind.SET) != (self.param is not None):
+            raise ValueError(f"a {self.kind.value!r} effect names a parameter only for 'set'")
+        if self.kind in (EffectKind.METRIC, EffectKind.CONFIGURE):
+            raise ValueError(f"a {self.kind.value!r} effect does not act on a loss")
+
+    def __str__(self) -> str:
+        if self.kind is EffectKind.SET:
+            return f"set {self.param}={self.value:.4g}"
+        if self.value is None:
+            return self.kind.value
+        return f"{self.kind.value} {self.value:g}"
+
+    @classmethod
+    def parse(cls, text: str, *, loss: LossId | str) -> LossEffect:
+        """Read back ``str(effect)``: the ``effect`` of a reason in the JSON output."""
+        word, _, rest = text.partition(" ")
+        kind = EffectKind(word)
+        if kind is EffectKind.SET:
+            param, _, value = rest.partition("=")
+            return cls(kind=kind, loss=LossId(loss), param=param, value=float(value))
+        return cls(kind=kind, loss=LossId(loss), value=float(rest) if rest else None)
+
+
+@_record
 class Reason(_Record):
     """One fired rule's contribution to a candidate, with the evidence it quoted."""
 
     rule: str
     factor: Factor
     text: str
-    effect: str
+    effect: LossEffect
     evidence: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = _Record.to_dict(self)
+        data["effect"] = str(self.effect)  # the JSON output's short text, as it always was
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, loss: LossId | str) -> Reason:
+        """Rebuild a reason of ``loss``'s candidate from its ``to_dict()``."""
+        return cls(
+            rule=data["rule"],
+            factor=Factor(data["factor"]),
+            text=data["text"],
+            effect=LossEffect.parse(data["effect"], loss=loss),
+            evidence=data.get("evidence", {}),
+        )
 
 
 @_record
@@ -521,6 +604,17 @@ class Candidate(_Record):
     params: Mapping[str, Any]
     score: float
     reasons: tuple[Reason, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
+        """Rebuild a candidate from its ``to_dict()`` (a shortlist entry of the JSON output)."""
+        loss = LossId(data["loss"])
+        return cls(
+            loss=loss,
+            params=data["params"],
+            score=float(data["score"]),
+            reasons=tuple(Reason.from_dict(r, loss=loss) for r in data.get("reasons", ())),
+        )
 
 
 @_record
@@ -596,7 +690,7 @@ class Comparison(_Record):
 @_record
 class SearchResult(_Record):
     metric: MetricId
-    direction: str
+    direction: Direction
     budget_s: float
     elapsed_s: float
     trials: int

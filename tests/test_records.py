@@ -17,6 +17,7 @@ from advisor.records import (
     CandidateResult,
     Comparison,
     DataProfile,
+    EffectKind,
     Factor,
     FeatureColumn,
     FeatureKind,
@@ -25,6 +26,7 @@ from advisor.records import (
     ImbalanceStats,
     InputInfo,
     LabelEncoding,
+    LossEffect,
     LossId,
     MetricId,
     Objective,
@@ -44,7 +46,8 @@ from advisor.records import (
 NAN, INF = float("nan"), float("inf")
 
 REASON = Reason(rule="outliers-robust", factor=Factor.OUTLIERS, text="10% outliers",
-                effect="boost", evidence={"rate": 0.1, "bad": NAN, "nested": {"x": -INF}})
+                effect=LossEffect(kind=EffectKind.RAISE, loss=LossId.HUBER, value=1.5),
+                evidence={"rate": 0.1, "bad": NAN, "nested": {"x": -INF}})
 CANDIDATE = Candidate(loss=LossId.HUBER, params={"delta": 1.5}, score=3.0, reasons=(REASON,))
 TARGET = TargetStats(n=10, n_unique=9, mean=1.0, std=NAN, skewness=INF, is_integer=False)
 FEATURES = FeatureSummary(
@@ -170,7 +173,8 @@ def test_construction_copies_the_callers_dict() -> None:
 
 
 def test_lists_become_tuples() -> None:
-    reason = Reason(rule="r", factor=Factor.OUTLIERS, text="t", effect="e")
+    reason = Reason(rule="r", factor=Factor.OUTLIERS, text="t",
+                    effect=LossEffect(kind=EffectKind.NOTE, loss=LossId.MAE))
     candidate = Candidate(loss=LossId.MAE, params={}, score=1.0, reasons=[reason])
     assert candidate.reasons == (reason,)
 
@@ -219,3 +223,58 @@ def test_real_advice_is_json_safe() -> None:
     assert json.loads(json.dumps(data, allow_nan=False)) == data
     assert data["profile"]["classes"] == ["p", "q", "r"]
     assert data["search"] is None
+
+
+# --------------------------------------------------------------------------- typed reason effects
+
+EFFECT_TEXTS = {
+    "set q=0.9": LossEffect(kind=EffectKind.SET, loss=LossId.QUANTILE, param="q", value=0.9),
+    "set delta=3.988": LossEffect(kind=EffectKind.SET, loss=LossId.QUANTILE, param="delta",
+                                  value=3.988),
+    "raise 2": LossEffect(kind=EffectKind.RAISE, loss=LossId.QUANTILE, value=2.0),
+    "lower 0.75": LossEffect(kind=EffectKind.LOWER, loss=LossId.QUANTILE, value=0.75),
+    "include 3": LossEffect(kind=EffectKind.INCLUDE, loss=LossId.QUANTILE, value=3.0),
+    "exclude": LossEffect(kind=EffectKind.EXCLUDE, loss=LossId.QUANTILE),
+    "note": LossEffect(kind=EffectKind.NOTE, loss=LossId.QUANTILE),
+}
+
+
+@pytest.mark.parametrize("text", sorted(EFFECT_TEXTS))
+def test_loss_effect_renders_and_parses_the_json_text(text: str) -> None:
+    effect = EFFECT_TEXTS[text]
+    assert str(effect) == text
+    assert LossEffect.parse(text, loss="quantile") == effect
+
+
+def test_reason_json_shows_the_effect_text_and_round_trips() -> None:
+    data = REASON.to_dict()
+    assert data["effect"] == "raise 1.5"
+    assert list(data) == ["rule", "factor", "text", "effect", "evidence"]
+    assert Reason.from_dict(json.loads(json.dumps(data)), loss="huber").effect == REASON.effect
+    assert Candidate.from_dict(json.loads(json.dumps(CANDIDATE.to_dict()))).to_dict() == (
+        CANDIDATE.to_dict()
+    )
+
+
+def test_candidate_from_dict_rebuilds_the_typed_record() -> None:
+    reason = dataclasses.replace(REASON, evidence={"rate": 0.1})
+    candidate = dataclasses.replace(CANDIDATE, reasons=(reason,))
+    assert Candidate.from_dict(candidate.to_dict()) == candidate
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kind": EffectKind.SET}, "names a parameter only for 'set'"),
+        ({"kind": EffectKind.RAISE, "param": "q", "value": 1.0}, "only for 'set'"),
+        ({"kind": EffectKind.METRIC}, "does not act on a loss"),
+    ],
+)
+def test_loss_effect_rejects_inconsistent_fields(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        LossEffect(loss=LossId.MAE, **kwargs)
+
+
+def test_loss_effect_parse_rejects_unknown_words() -> None:
+    with pytest.raises(ValueError, match="boost"):
+        LossEffect.parse("boost 2", loss="mae")

@@ -170,6 +170,11 @@ def register(
         "binary_form": binary_form,
         "torch": torch,
     }
+    return _registered(loss_id, module, arguments)
+
+
+def _registered(loss_id: str, module: Callable[..., Any], arguments: dict[str, Any]) -> LossId:
+    """``register``'s work: the new member, or one ``RuleError`` listing every problem."""
     problems = Problems("register")
     member = _register(loss_id, module, arguments, source="register", problems=problems)
     if member is None:

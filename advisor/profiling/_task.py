@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,7 @@ import pandas as pd
 from advisor.errors import DataError, UsageError
 from advisor.records import LabelEncoding, Task, TaskHypothesis
 
-from ._values import TargetValues, natural_key, read_target_values
+from ._values import TargetValues, ValueKind, natural_key, read_target_values
 
 __all__ = ["TaskDecision", "infer_task"]
 
@@ -155,9 +155,9 @@ def _hypothesis(task: Task, encoding: LabelEncoding, confidence: float, why: str
 
 
 def _detect(values: TargetValues) -> TaskDecision:
-    if values.kind == "multi":
+    if values.kind is ValueKind.MULTI:
         return _detect_columns(values)
-    if values.kind == "bool":
+    if values.kind is ValueKind.BOOL:
         return TaskDecision(
             Task.BINARY,
             LabelEncoding.BOOLEAN,
@@ -166,7 +166,7 @@ def _detect(values: TargetValues) -> TaskDecision:
             classes=("false", "true"),
             evidence={"n_unique": 2, "dtype": "bool"},
         )
-    if values.kind == "multilabel_strings":
+    if values.kind is ValueKind.MULTILABEL_STRINGS:
         return TaskDecision(
             Task.MULTILABEL,
             LabelEncoding.STRING,
@@ -175,7 +175,7 @@ def _detect(values: TargetValues) -> TaskDecision:
             classes=values.label_names(),
             evidence={"n_labels": len(values.label_names()), "separator": "|"},
         )
-    if values.kind == "string":
+    if values.kind is ValueKind.STRING:
         return _detect_strings(values)
     return _detect_numbers(values)
 
@@ -290,153 +290,235 @@ def _even_steps(levels: np.ndarray) -> tuple[bool, float]:
     return bool(slots <= max(FEW_LEVELS, len(levels)) and len(levels) >= 0.7 * slots), step
 
 
-def _whole_numbers(
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Whole:
+    """A whole-number target as its checks read it: measured once, shared by every check."""
+
+    values: TargetValues
+    levels: np.ndarray
+    counts: np.ndarray
+    encoding: LabelEncoding
+    evenly: bool
+    step: float
+    skew: float
+    mode: float
+    hint: str | None
+    flatness: float
+    evidence: dict[str, Any]
+
+    @property
+    def k(self) -> int:
+        return len(self.levels)
+
+    @property
+    def lo(self) -> float:
+        return float(self.levels[0])
+
+    @property
+    def hi(self) -> float:
+        return float(self.levels[-1])
+
+    def median(self) -> float:
+        return float(np.median(self.values.numbers))
+
+    def dispersion(self) -> float:
+        return _dispersion(self.values.numbers)
+
+    def decided(
+        self, task: Task, enc: LabelEncoding, confidence: float, *alts: TaskHypothesis
+    ) -> TaskDecision:
+        classes = self.values.class_names(self.levels) if task.is_classification else None
+        return TaskDecision(
+            task,
+            enc,
+            confidence,
+            self.values,
+            classes=classes,
+            alternatives=list(alts),
+            evidence=self.evidence,
+        )
+
+
+def _measure_whole(
     values: TargetValues,
     levels: np.ndarray,
     counts: np.ndarray,
     integer_dtype: bool,
     evidence: dict[str, Any],
-) -> TaskDecision:
-    k, n = len(levels), values.n
-    _reject_id_like(values, k, evidence)
-    v = values.numbers
-    lo, hi = float(levels[0]), float(levels[-1])
-    encoding = _ENC_BY_DTYPE[integer_dtype]
+) -> _Whole:
+    """Measure what the checks read, and record it in the evidence."""
+    lo = float(levels[0])
     evenly, step = _even_steps(levels)
-    zero_fraction = float(counts[0] / n) if lo == 0 else 0.0
-    skew = _skewness(v)
-    mode = float(levels[int(np.argmax(counts))])
-    hint = _name_hint(values.name)
-    flatness = float(counts.max() / counts.min())
+    zero_fraction = float(counts[0] / values.n) if lo == 0 else 0.0
+    whole = _Whole(
+        values=values,
+        levels=levels,
+        counts=counts,
+        encoding=_ENC_BY_DTYPE[integer_dtype],
+        evenly=evenly,
+        step=step,
+        skew=_skewness(values.numbers),
+        mode=float(levels[int(np.argmax(counts))]),
+        hint=_name_hint(values.name),
+        flatness=float(counts.max() / counts.min()),
+        evidence=evidence,
+    )
     evidence.update(
         evenly_spaced=evenly,
         step=step,
         zero_fraction=round(zero_fraction, 4),
-        skewness=round(skew, 4),
-        mode=mode,
-        level_count_ratio=round(flatness, 3),
+        skewness=round(whole.skew, 4),
+        mode=whole.mode,
+        level_count_ratio=round(whole.flatness, 3),
         min_level_count=int(counts.min()),
-        name_hint=hint or "none",
+        name_hint=whole.hint or "none",
     )
-    classes = values.class_names(levels)
+    return whole
 
-    def decided(task: Task, enc: LabelEncoding, confidence: float, *alts: TaskHypothesis):
-        as_classes = task.is_classification
-        return TaskDecision(
-            task,
-            enc,
-            confidence,
-            values,
-            classes=classes if as_classes else None,
-            alternatives=list(alts),
-            evidence=evidence,
-        )
 
-    if k <= FEW_LEVELS:
-        # counts: start at zero, right-skewed, most mass in the lowest quarter of the range
-        count_like = hint == "count" or (lo == 0 and skew > 0.5 and mode <= 0.25 * (hi - lo))
-        if count_like:
-            return decided(
-                Task.REGRESSION_COUNT,
-                LabelEncoding.CONTINUOUS,
-                0.6,
-                _hypothesis(
-                    Task.ORDINAL,
-                    encoding,
-                    0.3,
-                    f"only {k} levels, but they start at zero, peak at {mode:g} and are "
-                    f"right-skewed ({skew:.2f}), as counts are",
-                ),
-            )
-        if evenly and k >= 4 and hint != "class":
-            confidence = 0.8 if hint == "ordinal" else 0.6
-            return decided(
-                Task.ORDINAL,
-                encoding,
-                confidence,
-                _hypothesis(
-                    Task.MULTICLASS,
-                    encoding,
-                    (1 - confidence) * 0.6,
-                    f"{k} evenly spaced whole levels {lo:g}..{hi:g}: ordered levels "
-                    "such as ratings, or unordered class codes",
-                ),
-                _hypothesis(
-                    Task.REGRESSION,
-                    LabelEncoding.CONTINUOUS,
-                    (1 - confidence) * 0.4,
-                    "a rating scored by RMSE/MAE is often trained as regression",
-                ),
-            )
-        confidence = 0.85 if hint == "class" else 0.65
-        return decided(
-            Task.MULTICLASS,
-            encoding,
-            confidence,
-            _hypothesis(
-                Task.ORDINAL,
-                encoding,
-                1 - confidence,
-                f"{k} whole levels {lo:g}..{hi:g} could be ordered",
-            ),
-        )
-
-    class_codes = (
-        k <= 200
-        and evenly
-        and step == 1.0
-        and lo in (0.0, 1.0)
-        and counts.min() >= 5
-        and flatness <= 5.0
-        and hint != "count"
+def _small_counts(w: _Whole) -> TaskDecision | None:
+    """Few levels that start at zero, right-skewed, most mass in the lowest quarter: counts."""
+    if w.k > FEW_LEVELS:
+        return None
+    if not (w.hint == "count" or (w.lo == 0 and w.skew > 0.5 and w.mode <= 0.25 * (w.hi - w.lo))):
+        return None
+    return w.decided(
+        Task.REGRESSION_COUNT,
+        LabelEncoding.CONTINUOUS,
+        0.6,
+        _hypothesis(
+            Task.ORDINAL,
+            w.encoding,
+            0.3,
+            f"only {w.k} levels, but they start at zero, peak at {w.mode:g} and are "
+            f"right-skewed ({w.skew:.2f}), as counts are",
+        ),
     )
-    if class_codes:
-        return decided(
+
+
+def _rating_scale(w: _Whole) -> TaskDecision | None:
+    """Four to ``FEW_LEVELS`` evenly spaced levels (1-5 ratings) not named as classes: ordinal."""
+    if w.k > FEW_LEVELS or not (w.evenly and w.k >= 4 and w.hint != "class"):
+        return None
+    confidence = 0.8 if w.hint == "ordinal" else 0.6
+    return w.decided(
+        Task.ORDINAL,
+        w.encoding,
+        confidence,
+        _hypothesis(
             Task.MULTICLASS,
-            encoding,
-            0.6,
-            _hypothesis(
-                Task.REGRESSION_COUNT if lo >= 0 else Task.REGRESSION,
-                LabelEncoding.CONTINUOUS,
-                0.4,
-                f"{k} consecutive codes {lo:g}..{hi:g} with flat frequencies (max/min "
-                f"count {flatness:.1f}) look like class ids, but could be counts",
-            ),
-        )
-    median = float(np.median(v))
-    if lo < 0:
-        return decided(Task.REGRESSION, LabelEncoding.CONTINUOUS, 0.85)
-    dispersion = _dispersion(v)
-    # Counts reach down towards zero, or vary like a Poisson law (variance ~ mean). Whole
-    # values far from zero with variance >> mean (a score of 25..346) behave like a measurement.
-    count_like = lo <= 0.1 * median or dispersion <= 3.0
-    if lo == 0 or hint == "count" or (median <= 1000 and count_like):
-        evidence["dispersion"] = round(dispersion, 4)
-        return decided(
+            w.encoding,
+            (1 - confidence) * 0.6,
+            f"{w.k} evenly spaced whole levels {w.lo:g}..{w.hi:g}: ordered levels "
+            "such as ratings, or unordered class codes",
+        ),
+        _hypothesis(
+            Task.REGRESSION,
+            LabelEncoding.CONTINUOUS,
+            (1 - confidence) * 0.4,
+            "a rating scored by RMSE/MAE is often trained as regression",
+        ),
+    )
+
+
+def _few_classes(w: _Whole) -> TaskDecision | None:
+    """Any other target of at most ``FEW_LEVELS`` levels: classes (three levels lean here)."""
+    if w.k > FEW_LEVELS:
+        return None
+    confidence = 0.85 if w.hint == "class" else 0.65
+    return w.decided(
+        Task.MULTICLASS,
+        w.encoding,
+        confidence,
+        _hypothesis(
+            Task.ORDINAL,
+            w.encoding,
+            1 - confidence,
+            f"{w.k} whole levels {w.lo:g}..{w.hi:g} could be ordered",
+        ),
+    )
+
+
+def _class_codes(w: _Whole) -> TaskDecision | None:
+    """Many consecutive codes from 0 or 1, each seen 5+ times, flat frequencies: class ids."""
+    codes = (
+        w.k <= 200
+        and w.evenly
+        and w.step == 1.0
+        and w.lo in (0.0, 1.0)
+        and w.counts.min() >= 5
+        and w.flatness <= 5.0
+        and w.hint != "count"
+    )
+    if not codes:
+        return None
+    return w.decided(
+        Task.MULTICLASS,
+        w.encoding,
+        0.6,
+        _hypothesis(
+            Task.REGRESSION_COUNT if w.lo >= 0 else Task.REGRESSION,
+            LabelEncoding.CONTINUOUS,
+            0.4,
+            f"{w.k} consecutive codes {w.lo:g}..{w.hi:g} with flat frequencies (max/min "
+            f"count {w.flatness:.1f}) look like class ids, but could be counts",
+        ),
+    )
+
+
+def _signed_values(w: _Whole) -> TaskDecision | None:
+    """Many levels reaching below zero: no count can, so a plain regression."""
+    if w.lo >= 0:
+        return None
+    return w.decided(Task.REGRESSION, LabelEncoding.CONTINUOUS, 0.85)
+
+
+def _counts(w: _Whole) -> TaskDecision | None:
+    """Many non-negative levels reaching down towards zero or varying like a Poisson law.
+
+    Whole values far from zero with variance >> mean (a score of 25..346) behave like a
+    measurement instead, and fall through to the checks after this one.
+    """
+    median, dispersion = w.median(), w.dispersion()
+    count_like = w.lo <= 0.1 * median or dispersion <= 3.0
+    if not (w.lo == 0 or w.hint == "count" or (median <= 1000 and count_like)):
+        return None
+    w.evidence["dispersion"] = round(dispersion, 4)
+    return w.decided(
+        Task.REGRESSION_COUNT,
+        LabelEncoding.CONTINUOUS,
+        0.85,
+        _hypothesis(
+            Task.REGRESSION,
+            LabelEncoding.CONTINUOUS,
+            0.15,
+            f"{w.k} non-negative whole values {w.lo:g}..{w.hi:g}",
+        ),
+    )
+
+
+def _positive_skewed(w: _Whole) -> TaskDecision | None:
+    """Positive whole values far from zero and right-skewed (skewness > 1), like amounts."""
+    if w.skew <= 1:
+        return None
+    return w.decided(
+        Task.REGRESSION_POSITIVE,
+        LabelEncoding.CONTINUOUS,
+        0.8,
+        _hypothesis(
             Task.REGRESSION_COUNT,
             LabelEncoding.CONTINUOUS,
-            0.85,
-            _hypothesis(
-                Task.REGRESSION,
-                LabelEncoding.CONTINUOUS,
-                0.15,
-                f"{k} non-negative whole values {lo:g}..{hi:g}",
-            ),
-        )
-    if skew > 1:
-        return decided(
-            Task.REGRESSION_POSITIVE,
-            LabelEncoding.CONTINUOUS,
-            0.8,
-            _hypothesis(
-                Task.REGRESSION_COUNT,
-                LabelEncoding.CONTINUOUS,
-                0.2,
-                f"whole values {lo:g}..{hi:g} (median {median:g}) could be counts",
-            ),
-        )
-    evidence["dispersion"] = round(dispersion, 4)
-    return decided(
+            0.2,
+            f"whole values {w.lo:g}..{w.hi:g} (median {w.median():g}) could be counts",
+        ),
+    )
+
+
+def _measurement(w: _Whole) -> TaskDecision:
+    """What no check claimed: whole values that behave like a measurement, a regression."""
+    dispersion = w.dispersion()
+    w.evidence["dispersion"] = round(dispersion, 4)
+    return w.decided(
         Task.REGRESSION,
         LabelEncoding.CONTINUOUS,
         0.7,
@@ -444,10 +526,40 @@ def _whole_numbers(
             Task.REGRESSION_COUNT,
             LabelEncoding.CONTINUOUS,
             0.3,
-            f"whole values {lo:g}..{hi:g} could be counts, but they stay far from zero and "
+            f"whole values {w.lo:g}..{w.hi:g} could be counts, but they stay far from zero and "
             f"vary far more than counts do (variance/mean {dispersion:.1f})",
         ),
     )
+
+
+#: The checks of a whole-number target, in order; the first verdict wins, ``_measurement``
+#: takes what none claims. The first three read few levels, the others many.
+_WHOLE_NUMBER_CHECKS: tuple[Callable[[_Whole], TaskDecision | None], ...] = (
+    _small_counts,
+    _rating_scale,
+    _few_classes,
+    _class_codes,
+    _signed_values,
+    _counts,
+    _positive_skewed,
+)
+
+
+def _whole_numbers(
+    values: TargetValues,
+    levels: np.ndarray,
+    counts: np.ndarray,
+    integer_dtype: bool,
+    evidence: dict[str, Any],
+) -> TaskDecision:
+    """Whole numbers of three or more levels: counts, ratings, class codes or a measurement."""
+    _reject_id_like(values, len(levels), evidence)
+    whole = _measure_whole(values, levels, counts, integer_dtype, evidence)
+    for check in _WHOLE_NUMBER_CHECKS:
+        decision = check(whole)
+        if decision is not None:
+            return decision
+    return _measurement(whole)
 
 
 def _continuous(values: TargetValues, levels: np.ndarray, evidence: dict[str, Any]) -> TaskDecision:
@@ -623,11 +735,11 @@ def _impose(values: TargetValues, task: Task, *, detected: TaskDecision) -> Task
     def impossible(reason: str) -> UsageError:
         return UsageError(f"--task {task.value} is impossible for target {values.name!r}: {reason}")
 
-    if values.kind == "multi":
+    if values.kind is ValueKind.MULTI:
         if task is Task.MULTILABEL and detected.encoding is LabelEncoding.ONE_HOT_COLUMNS:
             return imposed(LabelEncoding.MULTILABEL_INDICATOR_COLUMNS, detected.classes)
         raise impossible(f"its columns read as {detected.task.value} ({detected.encoding.value})")
-    if values.kind == "multilabel_strings":
+    if values.kind is ValueKind.MULTILABEL_STRINGS:
         raise impossible("it holds 'a|b|c' label sets, which only multilabel can use")
     if task is Task.MULTILABEL:
         raise impossible("multilabel needs several 0/1 columns or 'a|b|c' strings")
@@ -635,7 +747,7 @@ def _impose(values: TargetValues, task: Task, *, detected: TaskDecision) -> Task
     levels, _ = values.levels()
     k = len(levels)
     if task.is_regression:
-        if values.kind != "number":
+        if values.kind is not ValueKind.NUMBER:
             raise impossible("it holds strings or booleans, not numbers")
         lo = float(levels[0])
         if task is Task.REGRESSION_COUNT and lo < 0:
@@ -645,7 +757,7 @@ def _impose(values: TargetValues, task: Task, *, detected: TaskDecision) -> Task
         return imposed(LabelEncoding.CONTINUOUS, None)
 
     if task is Task.BINARY and k != 2:
-        if values.kind == "number" and float(levels[0]) >= 0 and float(levels[-1]) <= 1:
+        if values.kind is ValueKind.NUMBER and float(levels[0]) >= 0 and float(levels[-1]) <= 1:
             return imposed(LabelEncoding.PROBABILITY, ("0", "1"))  # soft labels
         raise impossible(
             f"binary needs exactly 2 classes or probabilities in [0, 1], found {k} values"
@@ -655,14 +767,14 @@ def _impose(values: TargetValues, task: Task, *, detected: TaskDecision) -> Task
     if detected.task.is_classification and detected.classes is not None:
         classes = detected.classes
         encoding = detected.encoding
-    elif values.kind == "number":
+    elif values.kind is ValueKind.NUMBER:
         classes = values.class_names(levels)
         whole = bool(np.all(np.floor(levels) == levels))
         encoding = _ENC_BY_DTYPE[values.integer_dtype] if whole else LabelEncoding.CONTINUOUS
     else:
         classes = tuple(sorted((str(x) for x in levels), key=natural_key))
         encoding = LabelEncoding.STRING
-    if task is Task.ORDINAL and values.kind == "string":
+    if task is Task.ORDINAL and values.kind is ValueKind.STRING:
         classes = tuple(sorted(classes, key=natural_key))
     return imposed(encoding, classes)
 
@@ -678,7 +790,7 @@ def _reject_id_like(values: TargetValues, k: int, evidence: dict[str, Any]) -> N
     n = values.n
     if k != n or n < 20:
         return
-    if values.kind == "number":
+    if values.kind is ValueKind.NUMBER:
         v = values.numbers
         span = float(v.max() - v.min()) + 1
         monotone = bool(np.all(np.diff(v) > 0) or np.all(np.diff(v) < 0))
@@ -686,7 +798,7 @@ def _reject_id_like(values: TargetValues, k: int, evidence: dict[str, Any]) -> N
             return
     raise DataError(
         f"target {values.name!r} is ID-like: all {n} values are distinct"
-        f"{' whole numbers in a sequence' if values.kind == 'number' else ''}; "
+        f"{' whole numbers in a sequence' if values.kind is ValueKind.NUMBER else ''}; "
         "an identifier cannot be learned; pass --target with the real target column"
     )
 

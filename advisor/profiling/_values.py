@@ -7,6 +7,7 @@ agree on which rows are missing and on how a class value is spelled in ``DataPro
 from __future__ import annotations
 
 import dataclasses
+import enum
 import re
 from collections.abc import Sequence
 
@@ -18,6 +19,7 @@ from advisor.errors import DataError
 __all__ = [
     "MISSING_TOKENS",
     "TargetValues",
+    "ValueKind",
     "label_of_number",
     "natural_key",
     "read_target_values",
@@ -33,13 +35,23 @@ LARGEST_TARGET = float(np.finfo(np.float32).max)
 _NUMBER_SHAPE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
+class ValueKind(enum.StrEnum):
+    """What the target column(s) hold, as read: the first fork of task detection."""
+
+    NUMBER = "number"
+    BOOL = "bool"
+    STRING = "string"
+    MULTILABEL_STRINGS = "multilabel_strings"  # strings joining labels with "|"
+    MULTI = "multi"  # several numeric columns
+
+
 @dataclasses.dataclass(slots=True)
 class TargetValues:
     """The non-missing target values and where they came from (internal)."""
 
     name: str
     columns: tuple[str, ...]
-    kind: str  # "number" | "bool" | "string" | "multilabel_strings" | "multi"
+    kind: ValueKind
     keep: np.ndarray  # bool mask over the frame's rows: target present
     n_total: int
     numbers: np.ndarray | None = None
@@ -61,7 +73,7 @@ class TargetValues:
     def levels(self) -> tuple[np.ndarray, np.ndarray]:
         """Distinct values (sorted) and how often each occurs."""
         if self._levels is None:
-            if self.kind == "number" or self.kind == "bool":
+            if self.kind in (ValueKind.NUMBER, ValueKind.BOOL):
                 # one sort serves the levels here and the quantiles in ``_tails``
                 ordered = self.sorted_numbers()
                 starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
@@ -158,15 +170,14 @@ def _read(frame: pd.DataFrame, target: tuple[str, ...]) -> TargetValues:
             f"target {name!r} holds dates; pass --target with a numeric or class column"
         )
     if pd.api.types.is_bool_dtype(dtype):
-        return _done(name, "bool", column.isna().to_numpy(), column, dtype="bool")
+        return _done(name, ValueKind.BOOL, column.isna().to_numpy(), column, dtype="bool")
     if pd.api.types.is_numeric_dtype(dtype):
         numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
         missing = ~np.isfinite(numbers)
-        kind = "number"
         values = TargetValues(
             name,
             (name,),
-            kind,
+            ValueKind.NUMBER,
             ~missing,
             n_total,
             numbers=numbers[~missing] if missing.any() else numbers,
@@ -178,7 +189,7 @@ def _read(frame: pd.DataFrame, target: tuple[str, ...]) -> TargetValues:
 
 
 def _done(
-    name: str, kind: str, missing: np.ndarray, column: pd.Series, *, dtype: str
+    name: str, kind: ValueKind, missing: np.ndarray, column: pd.Series, *, dtype: str
 ) -> TargetValues:
     kept = column[~missing]
     numbers = kept.to_numpy(dtype=np.float64)
@@ -189,7 +200,7 @@ def _read_strings(name: str, column: pd.Series) -> TargetValues:
     present = column.notna().to_numpy()
     raw = column[present]
     if len(raw) and raw.map(type).isin([bool, np.bool_]).all():
-        return _done(name, "bool", ~present, column, dtype="bool")
+        return _done(name, ValueKind.BOOL, ~present, column, dtype="bool")
     text = raw.astype(str).str.strip()
     token_missing = text.str.lower().isin(MISSING_TOKENS).to_numpy()
     keep = present.copy()
@@ -203,7 +214,7 @@ def _read_strings(name: str, column: pd.Series) -> TargetValues:
         values = TargetValues(
             name,
             (name,),
-            "number",
+            ValueKind.NUMBER,
             keep,
             len(column),
             numbers=numbers,
@@ -219,9 +230,9 @@ def _read_strings(name: str, column: pd.Series) -> TargetValues:
             f"{number!r}, {(~numeric_shape).sum()} strings such as {word!r}); clean the column "
             "or pass --target"
         )
-    kind = "string"
+    kind = ValueKind.STRING
     if len(text) and text.str.contains(_MULTILABEL_SEPARATOR, regex=False).mean() >= 0.01:
-        kind = "multilabel_strings"
+        kind = ValueKind.MULTILABEL_STRINGS
     values = TargetValues(name, (name,), kind, keep, len(column), strings=strings, dtype="str")
     return values
 
@@ -239,7 +250,13 @@ def _read_columns(frame: pd.DataFrame, target: tuple[str, ...]) -> TargetValues:
     )
     keep = np.isfinite(matrix).all(axis=1)
     values = TargetValues(
-        ", ".join(target), target, "multi", keep, len(frame), matrix=matrix[keep], dtype="float64"
+        ", ".join(target),
+        target,
+        ValueKind.MULTI,
+        keep,
+        len(frame),
+        matrix=matrix[keep],
+        dtype="float64",
     )
     return values
 
@@ -250,14 +267,14 @@ def _checked(values: TargetValues) -> TargetValues:
             f"target {values.name!r} is missing in all {values.n_total} rows; pass --target with "
             "a column that has values"
         )
-    if values.kind == "number":
+    if values.kind is ValueKind.NUMBER:
         largest = float(np.max(np.abs(values.numbers)))
         if largest > LARGEST_TARGET:
             raise DataError(
                 f"target {values.name!r} holds values as large as {largest:.3g}, beyond float32 "
                 f"(+-{LARGEST_TARGET:.3g}), which training uses; rescale the target"
             )
-    if values.kind in ("number", "bool", "string"):
+    if values.kind in (ValueKind.NUMBER, ValueKind.BOOL, ValueKind.STRING):
         levels, _ = values.levels()
         if len(levels) == 1:
             after = " after dropping rows with a missing target" if values.n_missing else ""
@@ -265,15 +282,15 @@ def _checked(values: TargetValues) -> TargetValues:
                 f"target {values.name!r} is constant{after} (every value is "
                 f"{_shown(levels[0], values)}); a single class cannot be learned"
             )
-    elif values.kind == "multi" and np.all(values.matrix == values.matrix[0]):
+    elif values.kind is ValueKind.MULTI and np.all(values.matrix == values.matrix[0]):
         listed = ", ".join(repr(c) for c in values.columns)
         raise DataError(f"target columns {listed} are constant: every row is the same")
     return values
 
 
 def _shown(level: object, values: TargetValues) -> str:
-    if values.kind == "number":
+    if values.kind is ValueKind.NUMBER:
         return label_of_number(float(level))  # type: ignore[arg-type]
-    if values.kind == "bool":
+    if values.kind is ValueKind.BOOL:
         return str(bool(level)).lower()
     return repr(str(level))

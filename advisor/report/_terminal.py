@@ -20,7 +20,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from advisor.records import Advice, DataProfile, SearchResult, Shortlist
+from advisor.records import Advice, DataProfile, EffectKind, SearchResult, Shortlist
 from advisor.report._wording import race_note
 
 __all__ = [
@@ -171,7 +171,7 @@ def render_shortlist(listed: Shortlist) -> RenderableType:
         why = "\n".join(
             f"[dim]{r.factor.value}:[/] {_m(r.text)}"
             for r in candidate.reasons
-            if r.effect != "note"
+            if r.effect.kind is not EffectKind.NOTE
         )
         table.add_row(str(rank), _m(candidate.loss), f"{candidate.score:g}", params, why)
     caption = _t(f"validation metric: {listed.metric.value} ({listed.metric_reason})", "dim")

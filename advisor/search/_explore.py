@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 
 from advisor.losses import LossSpec, load_catalog
-from advisor.records import Candidate, LossId, Shortlist, TrialOutcome
+from advisor.records import Candidate, EffectKind, Factor, LossId, Shortlist, TrialOutcome
 from advisor.search._results import DIVERGED, EXPLORE, counted_explore, phase
 from advisor.training import FitSettings, MemberResult, MemberSpec, TrainingData, fit_short
 from advisor.training._model import ModelFactory
@@ -40,9 +40,11 @@ BATCH_TRIALS = 8
 def fixed_params(candidate: Candidate) -> set[str]:
     """Parameters the user's objective fixed (e.g. quantile q): stated wishes, not knobs."""
     return {
-        reason.effect.split()[1].split("=")[0]
+        reason.effect.param
         for reason in candidate.reasons
-        if reason.factor.value == "model_objective" and reason.effect.startswith("set ")
+        if reason.factor is Factor.MODEL_OBJECTIVE
+        and reason.effect.kind is EffectKind.SET
+        and reason.effect.param is not None
     }
 
 

@@ -16,6 +16,8 @@ from advisor.errors import RuleError, UsageError
 from advisor.records import (
     Candidate,
     DataProfile,
+    EffectKind,
+    LossEffect,
     LossId,
     MetricId,
     Objective,
@@ -23,6 +25,7 @@ from advisor.records import (
     Reason,
     RuleFiring,
     Shortlist,
+    Task,
 )
 from advisor.selection._fields import profile_fields
 from advisor.selection._loader import load_rules
@@ -158,15 +161,26 @@ class _Tally:
         self.metric: tuple[MetricId, str] | None = None
         self.settings: dict[str, int] = {}
 
-    def reason(self, loss: LossId, rule: Rule, text: str, evidence: dict[str, Any], effect: str):
-        self.reasons[loss].append(
+    def candidate(self, loss: LossId) -> Candidate:
+        return Candidate(
+            loss=loss,
+            params=_params_for(self.catalog[loss], self.params.get(loss, {})),
+            score=round(self.scores[loss], 4),
+            reasons=tuple(self.reasons[loss]),
+        )
+
+    def reason(self, rule: Rule, text: str, evidence: dict[str, Any], effect: LossEffect) -> None:
+        self.reasons[effect.loss].append(
             Reason(rule=rule.id, factor=rule.factor, text=text, effect=effect, evidence=evidence)
         )
 
 
+#: How the trace shows a weight a rule gave a loss.
+_SIGNS = {EffectKind.INCLUDE: "+", EffectKind.RAISE: "+", EffectKind.LOWER: "-"}
+
+
 def _apply(rule: Rule, text: str, fields: Mapping[str, Any], tally: _Tally) -> str:
     """Apply one fired rule; return the effect as the trace shows it."""
-    evidence = _evidence(rule, fields)
     effect = rule.effect
     if effect is Effect.METRIC:
         assert rule.metric is not None
@@ -176,48 +190,52 @@ def _apply(rule: Rule, text: str, fields: Mapping[str, Any], tally: _Tally) -> s
         tally.settings.update(rule.settings)
         return "configure " + ", ".join(f"{k}={v}" for k, v in rule.settings.items())
     if effect is Effect.SET:
-        done = []
-        for loss, params in rule.params.items():
-            for name, spec in params.items():
-                value = spec.constant
-                if spec.field is not None:
-                    measured = fields.get(spec.field)
-                    value = None if measured is None else float(measured) * spec.times + spec.plus
-                if value is not None:
-                    tally.params.setdefault(loss, {})[name] = float(f"{value:.4g}")
-                    tally.reason(loss, rule, text, evidence, f"set {name}={value:.4g}")
-                    done.append(f"{loss.value}.{name}={value:.4g}")
-        return "set " + (", ".join(done) or "nothing (value not measured)")
+        return _apply_set(rule, text, fields, tally)
+    return _apply_to_losses(rule, text, fields, tally)
+
+
+def _apply_set(rule: Rule, text: str, fields: Mapping[str, Any], tally: _Tally) -> str:
+    """A ``set`` rule: each parameter it can compute from the measured fields."""
+    evidence = _evidence(rule, fields)
+    done = []
+    for loss, params in rule.params.items():
+        for name, spec in params.items():
+            value = spec.constant
+            if spec.field is not None:
+                measured = fields.get(spec.field)
+                value = None if measured is None else float(measured) * spec.times + spec.plus
+            if value is not None:
+                shown = float(f"{value:.4g}")
+                tally.params.setdefault(loss, {})[name] = shown
+                effect = LossEffect(kind=EffectKind.SET, loss=loss, param=name, value=shown)
+                tally.reason(rule, text, evidence, effect)
+                done.append(f"{loss.value}.{name}={value:.4g}")
+    return "set " + (", ".join(done) or "nothing (value not measured)")
+
+
+def _apply_to_losses(rule: Rule, text: str, fields: Mapping[str, Any], tally: _Tally) -> str:
+    """An include, exclude, raise, lower or note rule: each of its losses this task can use."""
+    evidence = _evidence(rule, fields)
+    kind = rule.effect
     shown = []
     for loss, weight in rule.losses.items():
         if loss not in tally.applicable:
             shown.append(f"{loss.value} (not for this task)")
             continue
-        if effect is Effect.INCLUDE:
+        if kind is EffectKind.INCLUDE:
             tally.included.add(loss)
-            tally.scores[loss] += weight
-            shown.append(f"{loss.value} +{weight:g}")
-        elif effect is Effect.RAISE:
-            tally.scores[loss] += weight
-            shown.append(f"{loss.value} +{weight:g}")
-        elif effect is Effect.LOWER:
-            tally.scores[loss] -= weight
-            shown.append(f"{loss.value} -{weight:g}")
-        elif effect is Effect.EXCLUDE:
+        if kind is EffectKind.EXCLUDE:
             tally.excluded.add(loss)
-            shown.append(loss.value)
+        if kind in _SIGNS:
+            tally.scores[loss] += -weight if kind is EffectKind.LOWER else weight
+            shown.append(f"{loss.value} {_SIGNS[kind]}{weight:g}")
         else:
             shown.append(loss.value)
-        label = (
-            effect.value
-            if effect in (Effect.EXCLUDE, Effect.NOTE)
-            else f"{effect.value} {weight:g}"
-        )
+        effect = LossEffect(kind=kind, loss=loss, value=weight if kind in _SIGNS else None)
         cited = rule.provenance is not None and rule.provenance.favourite == loss
-        tally.reason(
-            loss, rule, f"{text}; {rule.provenance.sentence()}" if cited else text, evidence, label
-        )
-    return f"{effect.value} " + ", ".join(shown)
+        why = f"{text}; {rule.provenance.sentence()}" if cited else text
+        tally.reason(rule, why, evidence, effect)
+    return f"{kind.value} " + ", ".join(shown)
 
 
 def _params_for(spec: LossSpec, overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -252,11 +270,7 @@ def shortlist(
     rules = load_rules() if rules is None else rules
     catalog = load_catalog()
     applicable = {loss for loss, spec in catalog.items() if profile.task in spec.tasks}
-    if metric is not None:
-        names = [m.value for m in MetricId]
-        if str(metric) not in names:
-            raise UsageError(f"unknown metric {str(metric)!r}; expected one of {', '.join(names)}")
-        metric = MetricId(str(metric))
+    metric = _parse_metric(metric)
     fields = profile_fields(profile, objective, metric)
     tally = _Tally(catalog, applicable)
     trace = []
@@ -265,7 +279,6 @@ def shortlist(
         trace.append(
             RuleFiring(rule=rule.id, factor=rule.factor, fired=fired, effect=effect, detail=detail)
         )
-
     if metric is not None:
         tally.metric = (metric, "chosen with --metric")
     if tally.metric is None:
@@ -273,25 +286,44 @@ def shortlist(
             f"no rule chose a validation metric for task {profile.task.value!r}; "
             "add a rule with effect 'metric' or pass --metric"
         )
+    kept, dropped = _kept(tally, profile.task)
+    return Shortlist(
+        task=profile.task,
+        objective=objective,
+        metric=tally.metric[0],
+        metric_reason=tally.metric[1],
+        candidates=tuple(tally.candidate(loss) for loss in kept),
+        excluded=tuple(tally.candidate(loss) for loss in dropped),
+        trace=tuple(trace),
+        settings=dict(tally.settings),
+    )
 
-    def candidate(loss: LossId) -> Candidate:
-        return Candidate(
-            loss=loss,
-            params=_params_for(catalog[loss], tally.params.get(loss, {})),
-            score=round(tally.scores[loss], 4),
-            reasons=tuple(tally.reasons[loss]),
-        )
 
+def _parse_metric(metric: MetricId | str | None) -> MetricId | None:
+    if metric is None:
+        return None
+    names = [m.value for m in MetricId]
+    if str(metric) not in names:
+        raise UsageError(f"unknown metric {str(metric)!r}; expected one of {', '.join(names)}")
+    return MetricId(str(metric))
+
+
+def _kept(tally: _Tally, task: Task) -> tuple[list[LossId], list[LossId]]:
+    """The shortlist and the losses left off it, best first.
+
+    Included losses rank by score, then the simpler loss, then the id. The SPEC's shortlist
+    holds 2..6 candidates whatever a configure rule asks for; those scoring above zero are
+    kept, down to the smallest count asked for.
+    """
     ranked = sorted(
         tally.included - tally.excluded,
-        key=lambda loss: (-tally.scores[loss], catalog[loss].simplicity, loss.value),
+        key=lambda loss: (-tally.scores[loss], tally.catalog[loss].simplicity, loss.value),
     )
     if not ranked:
         raise UsageError(
-            f"every loss applicable to task {profile.task.value!r} was excluded by the rules; "
+            f"every loss applicable to task {task.value!r} was excluded by the rules; "
             "remove an 'exclude' rule or pass another --task"
         )
-    # The SPEC's shortlist holds 2..6 candidates whatever a configure rule asks for.
     most = max(
         MIN_SHORTLIST,
         min(MAX_SHORTLIST, tally.settings.get("max_candidates", DEFAULT_MAX_CANDIDATES)),
@@ -304,13 +336,4 @@ def shortlist(
     dropped = [loss for loss in ranked if loss not in kept] + sorted(
         tally.excluded & tally.included, key=lambda loss: loss.value
     )
-    return Shortlist(
-        task=profile.task,
-        objective=objective,
-        metric=tally.metric[0],
-        metric_reason=tally.metric[1],
-        candidates=tuple(candidate(loss) for loss in kept),
-        excluded=tuple(candidate(loss) for loss in dropped),
-        trace=tuple(trace),
-        settings=dict(tally.settings),
-    )
+    return kept, dropped

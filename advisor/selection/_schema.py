@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from advisor.records import Factor, LossId, MetricId
+from advisor.records import EffectKind, Factor, LossId, MetricId
 
 __all__ = ["Condition", "Effect", "Op", "ParamValue", "Rule", "RuleFileModel", "RuleModel"]
 
@@ -42,15 +42,8 @@ class Op(enum.StrEnum):
     BETWEEN = "between"
 
 
-class Effect(enum.StrEnum):
-    INCLUDE = "include"
-    EXCLUDE = "exclude"
-    RAISE = "raise"
-    LOWER = "lower"
-    SET = "set"
-    METRIC = "metric"
-    CONFIGURE = "configure"
-    NOTE = "note"
+#: A rule's effect; the vocabulary lives with the records, whose ``LossEffect`` uses it too.
+Effect = EffectKind
 
 
 SETTINGS = {

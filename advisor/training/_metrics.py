@@ -16,7 +16,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from advisor.errors import UsageError
-from advisor.records import MetricId, Task
+from advisor.records import Direction, MetricId, Task
 
 __all__ = ["HIGHER_IS_BETTER", "metric_direction", "metric_applies", "score_metric"]
 
@@ -45,14 +45,16 @@ _ORDINAL_EXTRA = {MetricId.MAE_INDEX, MetricId.QWK, MetricId.MAE, MetricId.RMSE}
 _EPS = 1e-9
 
 
-def metric_direction(metric: MetricId) -> str:
-    """``"maximize"`` or ``"minimize"``, as Optuna names it.
+def metric_direction(metric: MetricId) -> Direction:
+    """Whether better scores of ``metric`` are higher; the values are Optuna's direction names.
 
     Example:
         >>> metric_direction(MetricId.BALANCED_ACCURACY), metric_direction(MetricId.RMSE)
-        ('maximize', 'minimize')
+        (<Direction.MAXIMIZE: 'maximize'>, <Direction.MINIMIZE: 'minimize'>)
+        >>> metric_direction(MetricId.RMSE) == "minimize"  # a str, as Optuna takes it
+        True
     """
-    return "maximize" if metric in HIGHER_IS_BETTER else "minimize"
+    return Direction.MAXIMIZE if metric in HIGHER_IS_BETTER else Direction.MINIMIZE
 
 
 # what ``_multilabel`` scores: per-label or per-entry metrics of independent 0/1 labels

@@ -9,8 +9,17 @@ import optuna
 import pytest
 import torch
 
-from advisor.records import Candidate, LossId, MetricId, Task
-from advisor.search._explore import DEFAULT_LR, best_settings, explore
+from advisor.records import (
+    Candidate,
+    EffectKind,
+    Factor,
+    LossEffect,
+    LossId,
+    MetricId,
+    Reason,
+    Task,
+)
+from advisor.search._explore import DEFAULT_LR, best_settings, explore, fixed_params
 from advisor.training import FitSettings, TrainingData
 
 SETTINGS = FitSettings(max_steps=60, batch_size=32, eval_every=10, patience=100)
@@ -120,3 +129,37 @@ def test_a_run_cut_by_the_deadline_is_not_told_as_complete(data) -> None:
     assert all(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
     # with nothing complete, each loss falls back to the rules' parameters
     assert best_settings(study, CANDIDATES)[LossId.HUBER] == ({"delta": 1.0}, DEFAULT_LR)
+
+
+def _set(loss: LossId, param: str, factor: Factor) -> Reason:
+    effect = LossEffect(kind=EffectKind.SET, loss=loss, param=param, value=0.9)
+    return Reason(rule=f"set-{param}", factor=factor, text="t", effect=effect)
+
+
+def test_fixed_params_are_the_ones_an_objective_set() -> None:
+    raised = LossEffect(kind=EffectKind.RAISE, loss=LossId.QUANTILE, value=2.0)
+    candidate = Candidate(
+        loss=LossId.QUANTILE,
+        params={"q": 0.9},
+        score=1.0,
+        reasons=(
+            Reason(rule="r", factor=Factor.MODEL_OBJECTIVE, text="t", effect=raised),
+            _set(LossId.QUANTILE, "q", Factor.MODEL_OBJECTIVE),  # a stated wish: fixed
+            _set(LossId.QUANTILE, "width", Factor.OUTLIERS),  # measured from data: tuned
+        ),
+    )
+    assert fixed_params(candidate) == {"q"}
+    assert fixed_params(CANDIDATES[LossId.HUBER]) == set()
+
+
+def test_the_quantile_objective_fixes_q_end_to_end() -> None:
+    import pandas as pd
+
+    from advisor import profile, shortlist
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=120), "y": rng.normal(size=120)})
+    listed = shortlist(profile(frame, target="y"), objective="quantile:0.8")
+    quantile = next(c for c in listed.candidates if c.loss is LossId.QUANTILE)
+    assert quantile.params["q"] == 0.8
+    assert fixed_params(quantile) == {"q"}

@@ -318,7 +318,8 @@ def test_user_rule_file_changes_the_shortlist(tmp_path):
     assert team.losses == (LossId.BCE, LossId.FOCAL)
     assert {c.loss for c in team.excluded} == {LossId.HINGE, LossId.SQUARED_HINGE}
     hinge = next(c for c in team.excluded if c.loss is LossId.HINGE)
-    assert any(r.rule == "team-never-hinge" and r.effect == "exclude" for r in hinge.reasons)
+    never = [r for r in hinge.reasons if r.rule == "team-never-hinge"]
+    assert never and all(r.effect.kind is Effect.EXCLUDE for r in never)
     line = next(f for f in team.trace if f.rule == "team-never-hinge")
     assert line.fired and line.effect == "exclude hinge, squared_hinge"
 

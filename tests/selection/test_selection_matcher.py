@@ -8,7 +8,7 @@ import pytest
 from selection_profiles import make_profile
 
 from advisor.errors import RuleError, UsageError
-from advisor.records import LossId, MetricId, Objective, ObjectiveKind
+from advisor.records import EffectKind, LossEffect, LossId, MetricId, Objective, ObjectiveKind
 from advisor.selection import load_rules, parse_objective, parse_rules, render_why, shortlist
 from advisor.selection._fields import FIELDS, profile_fields
 
@@ -357,7 +357,10 @@ def test_huber_delta_is_1_345_robust_scales():
     huber = next(c for c in shortlist(profile).candidates if c.loss is LossId.HUBER)
     assert huber.params["delta"] == pytest.approx(1.345 * 1.4826 * 2.0, rel=1e-3)
     setter = next(r for r in huber.reasons if r.rule == "huber-delta-from-scale")
-    assert setter.effect == "set delta=3.988"
+    assert setter.effect == LossEffect(
+        kind=EffectKind.SET, loss=LossId.HUBER, param="delta", value=3.988
+    )
+    assert setter.to_dict()["effect"] == "set delta=3.988"
     assert setter.evidence["target.robust_scale"] == pytest.approx(2.9652)
 
 
@@ -411,7 +414,7 @@ def test_candidates_carry_reasons_with_factor_and_evidence():
     assert rules[0] == "softmax-ce-pairing"
     assert {"multiclass-imbalance", "imbalance-extreme"} <= set(rules)
     extreme = next(r for r in balanced.reasons if r.rule == "imbalance-extreme")
-    assert extreme.factor.value == "imbalance" and extreme.effect == "raise 1"
+    assert extreme.factor.value == "imbalance" and str(extreme.effect) == "raise 1"
     assert extreme.evidence == {"imbalance.ratio": 20.0}
     assert extreme.text.startswith("class ratio 20.0:1 (>= 10, extreme)")
     assert balanced.score == pytest.approx(2.5 + 1.0)

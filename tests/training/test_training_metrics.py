@@ -9,7 +9,7 @@ import pytest
 from sklearn import metrics as skm
 
 from advisor.errors import UsageError
-from advisor.records import MetricId, Task
+from advisor.records import Direction, MetricId, Task
 from advisor.training import metric_applies, metric_direction, score_metric
 
 M = MetricId
@@ -235,8 +235,16 @@ MAXIMIZE = {M.R2, M.ACCURACY, M.BALANCED_ACCURACY, M.F1_MACRO, M.F1_MICRO, M.ROC
 
 @pytest.mark.parametrize("metric", list(MetricId))
 def test_metric_direction(metric: MetricId) -> None:
-    want = "maximize" if metric in MAXIMIZE else "minimize"
-    assert metric_direction(metric) == want
+    want = Direction.MAXIMIZE if metric in MAXIMIZE else Direction.MINIMIZE
+    assert metric_direction(metric) is want
+
+
+@pytest.mark.parametrize("direction", list(Direction))
+def test_optuna_takes_a_direction_as_it_is(direction: Direction) -> None:
+    import optuna
+
+    study = optuna.create_study(direction=direction)
+    assert study.direction.name.lower() == direction.value
 
 
 @pytest.mark.parametrize("metric,task,applies", [
