@@ -191,7 +191,7 @@ def recommend(
     if not metric_applies(listed.metric, profile.task):
         raise UsageError(
             f"metric {listed.metric.value!r} does not apply to task {profile.task.value!r}; "
-            "pass another --metric (see the SPEC's metric ids)"
+            "pass another `metric` (see the SPEC's metric ids)"
         )
     result = decision = None
     if search:

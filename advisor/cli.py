@@ -8,8 +8,11 @@ that train, so ``--help``, ``rules`` and ``losses`` stay fast.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
+import re
+import shlex
 import sys
 import time
 import traceback
@@ -22,7 +25,7 @@ import click
 from advisor import __version__
 from advisor.errors import AdvisorError, AdvisorWarning
 
-__all__ = ["cli", "main"]
+__all__ = ["PARAMETER_FLAGS", "cli", "main", "render_error", "render_message"]
 
 TASKS = [
     "regression",
@@ -89,6 +92,74 @@ class _Seconds(click.ParamType):
         return seconds
 
 
+#: The library's messages name Python parameters in backticks (`budget_s`, `task='binary'`):
+#: the one form this table and ``render_message`` turn into the flag that sets each of them.
+PARAMETER_FLAGS: dict[str, str] = {
+    "target": "--target",
+    "task": "--task",
+    "metric": "--metric",
+    "objective": "--objective",
+    "budget_s": "--budget",
+    "trials": "--trials",
+    "search": "--no-search",
+    "seed": "--seed",
+    "storage": "--storage",
+    "study_name": "--study-name",
+    "resume": "--resume",
+    "rules": "--rules",
+    "device": "--device",
+    "sample": "--sample",
+    "decimal": "--decimal",
+    "data": "--data",
+}
+#: Parameters only Python callers have (arrays); a message may name them, no flag sets them.
+PYTHON_ONLY = frozenset({"X", "y"})
+_PARAMETER = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)(?:=([^`]*))?`")
+
+
+def render_message(text: str) -> str:
+    """A library message as the command line says it: each backticked parameter becomes its flag.
+
+    `name` becomes the flag; `name=value` becomes the flag and the value as one would type it
+    (a boolean flag stands alone). Other backticked text is left as it is. Python callers read
+    the message unchanged, in their own parameter names.
+
+    Example:
+        >>> render_message("`budget_s` must be positive; pass `resume=True` or `task='binary'`")
+        '--budget must be positive; pass --resume or --task binary'
+    """
+
+    def flag(match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(2)
+        if name in PYTHON_ONLY:
+            return name if value is None else f"{name}={value}"
+        if name not in PARAMETER_FLAGS:
+            return match.group(0)
+        option = PARAMETER_FLAGS[name]
+        if value is None:
+            return option
+        try:
+            literal = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return f"{option} {value}"  # a placeholder such as URL
+        if isinstance(literal, bool):
+            return option
+        return f"{option} {shlex.quote(str(literal))}"
+
+    return _PARAMETER.sub(flag, text)
+
+
+def render_error(error: BaseException, *, keep_newlines: bool = False) -> str:
+    """The one line (or, for rule files, lines) an error prints on stderr, flags named as such.
+
+    Control characters from the data are written as escapes, so a hostile column name cannot
+    act on the terminal.
+    """
+    from advisor.report import printable
+
+    return printable(render_message(str(error)), keep_newlines=keep_newlines)
+
+
 SECONDS = _Seconds()
 # numpy and torch take seeds in [0, 2**32)
 SEED = click.IntRange(min=0, max=2**32 - 1)
@@ -122,7 +193,7 @@ def _warnings_to_stderr(quiet: bool):
     lines = []
     for item in caught:
         if issubclass(item.category, AdvisorWarning):
-            lines.append(f"lossadvisor: warning: {printable(item.message)}")
+            lines.append(f"lossadvisor: warning: {printable(render_message(str(item.message)))}")
         elif debug:
             warnings.showwarning(item.message, item.category, item.filename, item.lineno)
     if not quiet:
@@ -573,8 +644,13 @@ class _progress:
             self.bar.__exit__(*exc_info)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return (and, as a script, exit with) the exit code."""
+def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> int:
+    """Run the CLI; return (and, as a script, exit with) the exit code.
+
+    ``started`` (a ``time.monotonic()`` instant) is when the user's command began: the
+    process's start for the console script, so ``--budget`` covers the interpreter and its
+    imports too. Called in a running process (tests, a notebook), the budget counts from here.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     warnings.simplefilter("ignore", AdvisorWarning)
@@ -586,12 +662,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:
         pass
     try:
-        # the budget counts from here, so the heavy imports inside commands are part of it
+        # the budget counts from the start, so the heavy imports inside commands are part of it
         cli.main(
             args=args,
             prog_name="lossadvisor",
             standalone_mode=False,
-            obj={"started": time.monotonic()},
+            obj={"started": time.monotonic() if started is None else started},
         )
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -605,7 +681,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         # a rule file's problems stand one per line; anything else is one line already
-        click.echo(f"lossadvisor: error: {_shown(str(exc), keep_newlines=True)}", err=True)
+        click.echo(f"lossadvisor: error: {render_error(exc, keep_newlines=True)}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("lossadvisor: interrupted", err=True)
@@ -630,7 +706,9 @@ def _shown(text: str, *, keep_newlines: bool = False) -> str:
 
 
 def _entry() -> None:
-    sys.exit(main())
+    from advisor._clock import process_started
+
+    sys.exit(main(started=process_started()))
 
 
 if __name__ == "__main__":

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import advisor
 from advisor import recommend
-from advisor.errors import AdvisorWarning
+from advisor.errors import AdvisorWarning, UsageError
 from advisor.profiling import profile_frame
 
 
@@ -31,3 +33,39 @@ def test_profiler_warning_is_attributed_to_the_callers_line(entry) -> None:
     ours = [w for w in caught if issubclass(w.category, AdvisorWarning)]
     assert ours, "expected the profiler to warn about this target"
     assert all(w.filename == __file__ for w in ours), [w.filename for w in ours]
+
+
+_RNG = np.random.default_rng(0)
+FRAME = pd.DataFrame({"x": _RNG.normal(size=40), "y": _RNG.normal(size=40) + 1})
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda: advisor.profile(FRAME, target="price"), "pass `target`"),
+        (lambda: advisor.profile(FRAME, target=""), "`target` is empty"),
+        (lambda: advisor.profile(FRAME, decimal=";"), "`decimal` must be '.' or ','"),
+        (lambda: advisor.profile(FRAME, sample=0), "`sample` must be a positive number of rows"),
+        (
+            lambda: advisor.profile(FRAME, target="y", task="multilabel"),
+            "`task='multilabel'` is impossible for target 'y'",
+        ),
+        (
+            lambda: advisor.confirm(FRAME, target="y", budget_s=0),
+            "`budget_s` must be a positive number of seconds, got 0",
+        ),
+        (lambda: advisor.confirm(FRAME, target="y", trials=0), "`trials` must be at least 1"),
+        (
+            lambda: advisor.recommend(FRAME, target="y", metric="roc_auc", search=False),
+            "pass another `metric`",
+        ),
+    ],
+)
+def test_library_errors_name_python_parameters_not_flags(call, named) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AdvisorWarning)
+        with pytest.raises(UsageError) as caught:
+            call()
+    message = str(caught.value)
+    assert named in message
+    assert not re.search(r"(?<![\w-])--[a-z]", message), message

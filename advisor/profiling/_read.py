@@ -102,9 +102,9 @@ def read_table(
         (3, 2)
     """
     if sample is not None and (isinstance(sample, bool) or int(sample) != sample or sample < 1):
-        raise UsageError(f"sample must be a positive number of rows, got {sample!r}")
+        raise UsageError(f"`sample` must be a positive number of rows, got {sample!r}")
     if decimal is not None and decimal not in (".", ","):
-        raise UsageError(f'decimal must be "." or ",", got {decimal!r}; pass --decimal , or .')
+        raise UsageError(f"`decimal` must be '.' or ',', got {decimal!r}")
     if isinstance(source, pd.DataFrame):
         frame = source
         _check_names([str(c) for c in frame.columns], "the DataFrame")

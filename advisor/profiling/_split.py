@@ -55,7 +55,7 @@ def split_xy(frame: pd.DataFrame, profile: DataProfile) -> tuple[pd.DataFrame, n
     missing = [c for c in profile.target if c not in frame.columns]
     if missing:
         shown = ", ".join(shown_name(str(c)) for c in frame.columns)
-        raise UsageError(f"column {missing[0]!r} not found; columns are {shown}; pass --target")
+        raise UsageError(f"column {missing[0]!r} not found; columns are {shown}; pass `target`")
     values = read_target_values(frame, profile.target, check=False)
     features = frame.drop(columns=list(profile.target))
     if values.n_missing:

@@ -118,13 +118,13 @@ def _explicit(columns: list[str], target: str | Sequence[str]) -> tuple[str, ...
         requested = [str(t) for t in target]
     requested = [t for t in requested if t != ""]
     if not requested:
-        raise UsageError("--target is empty; name one column or several separated by commas")
+        raise UsageError("`target` is empty; name one column or several separated by commas")
     for name in requested:
         if name not in columns:
             raise UsageError(_not_found(name, columns))
     if len(set(requested)) != len(requested):
         shown = ", ".join(repr(t) for t in requested)
-        raise UsageError(f"--target names a column twice: {shown}")
+        raise UsageError(f"`target` names a column twice: {shown}")
     return tuple(requested)
 
 
@@ -146,7 +146,7 @@ def _not_found(name: str, columns: list[str]) -> str:
     same_case = [c for c in columns if c.strip().lower() == name.strip().lower()]
     close = same_case or difflib.get_close_matches(name, columns, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"column {name!r} not found; columns are {shown}; {hint}pass --target"
+    return f"column {name!r} not found; columns are {shown}; {hint}pass `target`"
 
 
 # --------------------------------------------------------------------------- indicator groups

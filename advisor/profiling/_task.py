@@ -138,7 +138,7 @@ def _parse_task(task: Task | str | None) -> Task | None:
         return Task(str(task).strip().lower())
     except ValueError:
         known = ", ".join(t.value for t in Task)
-        raise UsageError(f"unknown task {task!r}; expected one of {known}; pass --task") from None
+        raise UsageError(f"unknown task {task!r}; expected one of {known}") from None
 
 
 def _hypothesis(task: Task, encoding: LabelEncoding, confidence: float, why: str) -> TaskHypothesis:
@@ -707,7 +707,7 @@ def _detect_columns(values: TargetValues) -> TaskDecision:
     raise DataError(
         f"target columns {listed} are neither 0/1 indicators nor probabilities summing to one "
         f"(row sums {sums.min():g}..{sums.max():g}); multi-output regression is not supported; "
-        "pass a single --target"
+        "pass a single `target`"
     )
 
 
@@ -733,7 +733,9 @@ def _impose(values: TargetValues, task: Task, *, detected: TaskDecision) -> Task
         )
 
     def impossible(reason: str) -> UsageError:
-        return UsageError(f"--task {task.value} is impossible for target {values.name!r}: {reason}")
+        return UsageError(
+            f"`task={task.value!r}` is impossible for target {values.name!r}: {reason}"
+        )
 
     if values.kind is ValueKind.MULTI:
         if task is Task.MULTILABEL and detected.encoding is LabelEncoding.ONE_HOT_COLUMNS:
@@ -799,7 +801,7 @@ def _reject_id_like(values: TargetValues, k: int, evidence: dict[str, Any]) -> N
     raise DataError(
         f"target {values.name!r} is ID-like: all {n} values are distinct"
         f"{' whole numbers in a sequence' if values.kind is ValueKind.NUMBER else ''}; "
-        "an identifier cannot be learned; pass --target with the real target column"
+        "an identifier cannot be learned; pass `target` with the real target column"
     )
 
 

@@ -167,7 +167,7 @@ def _read(frame: pd.DataFrame, target: tuple[str, ...]) -> TargetValues:
     dtype = column.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
         raise DataError(
-            f"target {name!r} holds dates; pass --target with a numeric or class column"
+            f"target {name!r} holds dates; pass `target` with a numeric or class column"
         )
     if pd.api.types.is_bool_dtype(dtype):
         return _done(name, ValueKind.BOOL, column.isna().to_numpy(), column, dtype="bool")
@@ -228,7 +228,7 @@ def _read_strings(name: str, column: pd.Series) -> TargetValues:
         raise DataError(
             f"target {name!r} mixes numbers and strings ({numeric_shape.sum()} numbers such as "
             f"{number!r}, {(~numeric_shape).sum()} strings such as {word!r}); clean the column "
-            "or pass --target"
+            "or pass another `target`"
         )
     kind = ValueKind.STRING
     if len(text) and text.str.contains(_MULTILABEL_SEPARATOR, regex=False).mean() >= 0.01:
@@ -264,7 +264,7 @@ def _read_columns(frame: pd.DataFrame, target: tuple[str, ...]) -> TargetValues:
 def _checked(values: TargetValues) -> TargetValues:
     if values.n == 0:
         raise DataError(
-            f"target {values.name!r} is missing in all {values.n_total} rows; pass --target with "
+            f"target {values.name!r} is missing in all {values.n_total} rows; pass `target` with "
             "a column that has values"
         )
     if values.kind is ValueKind.NUMBER:

@@ -147,16 +147,16 @@ def start_work(
 
 
 def interrupted_message(failed: int, *, storage: str | None, study_name: str) -> str:
-    """One line: what Ctrl-C left behind, and the flags that continue the search."""
+    """One line: what Ctrl-C left behind, and the parameters that continue the search."""
     if not storage:
         return (
-            "interrupted; the in-memory study is lost (pass --storage URL to make a search "
+            "interrupted; the in-memory study is lost (pass `storage` to make a search "
             "resumable)"
         )
     return (
         f"interrupted; {failed} trial(s) in flight marked failed, finished ones kept; resume "
-        f"with the same command plus --storage {describe_storage(storage)} --study-name "
-        f"{study_name} --resume"
+        f"by repeating it with `storage={describe_storage(storage)!r}` "
+        f"`study_name={study_name!r}` `resume=True`"
     )
 
 
@@ -200,9 +200,9 @@ def confirm(
         SearchInterrupted: Ctrl-C; trials in flight were marked failed (exit code 130).
     """
     if not budget_s > 0:
-        raise UsageError(f"--budget must be a positive number of seconds, got {budget_s!r}")
+        raise UsageError(f"`budget_s` must be a positive number of seconds, got {budget_s!r}")
     if trials is not None and trials < 1:
-        raise UsageError(f"--trials must be at least 1, got {trials!r}")
+        raise UsageError(f"`trials` must be at least 1, got {trials!r}")
     started = time.monotonic()
     n_candidates = len(shortlist.candidates)
     max_trials = trials if trials is not None else 4 * n_candidates

@@ -219,5 +219,5 @@ def check_same_data(job: Job, path: str, study_name: str) -> None:
     )
     raise StudyMismatchError(
         f"study {study_name!r}: {what} ({here[:19] or 'unreadable'}... here, "
-        f"{job.digest[:19]}... stored); give the worker the same data with --data PATH"
+        f"{job.digest[:19]}... stored); give the worker the same data with `data`"
     )

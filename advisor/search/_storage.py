@@ -168,7 +168,7 @@ def open_study(
     """Create the study, or load it with ``resume``; refuse to mix different data in one study.
 
     Raises:
-        UsageError: the storage URL is unusable, the study exists without ``--resume``, or a
+        UsageError: the storage URL is unusable, the study exists without ``resume``, or a
             resumed study was made for other data or another metric.
     """
     if options is not None:
@@ -185,8 +185,8 @@ def open_study(
         )
     except optuna.exceptions.DuplicatedStudyError:
         raise UsageError(
-            f"study {study_name!r} already exists in {describe_storage(storage)}; pass --resume "
-            "to continue it or choose another --study-name"
+            f"study {study_name!r} already exists in {describe_storage(storage)}; "
+            "pass `resume=True` to continue it or choose another `study_name`"
         ) from None
     except Exception as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
@@ -205,7 +205,7 @@ def open_study(
         )
         raise StudyMismatchError(
             f"study {study_name!r} was made for other data or settings (stored {differs}); "
-            "use another --study-name"
+            "use another `study_name`"
         )
     return study
 
@@ -237,7 +237,7 @@ def load_study(
     except KeyError:
         raise UsageError(
             f"no study {study_name!r} in {describe_storage(storage)}; start it with "
-            "'lossadvisor recommend FILE --storage URL --study-name NAME'"
+            "recommend on a file, giving the same `storage` and `study_name`"
         ) from None
     except Exception as exc:
         raise UsageError(

@@ -71,8 +71,8 @@ def join_study(
             attrs = study.user_attrs
         if not _started(attrs):
             raise UsageError(
-                f"study {study_name!r} was not started by 'lossadvisor recommend FILE' "
-                "with --storage; a worker needs the data path it recorded"
+                f"study {study_name!r} was not started by recommend on a file with `storage`; "
+                "a worker needs the data path it recorded"
             )
         job = Job.from_dict(attrs[JOB_KEY])
         path = data or job.path
@@ -117,7 +117,7 @@ def join_study(
         except Interrupted as exc:
             raise SearchInterrupted(
                 f"interrupted; {exc.failed} trial(s) in flight marked failed, finished ones "
-                f"kept; rejoin with 'lossadvisor worker --storage {describe_storage(storage)} "
-                f"--study-name {study_name}'"
+                f"kept; rejoin the worker with `storage={describe_storage(storage)!r}` "
+                f"`study_name={study_name!r}`"
             ) from None
     return len(work.outcomes) + work.confirmed

@@ -284,7 +284,7 @@ def shortlist(
     if tally.metric is None:
         raise RuleError(
             f"no rule chose a validation metric for task {profile.task.value!r}; "
-            "add a rule with effect 'metric' or pass --metric"
+            "add a rule with effect 'metric' or pass `metric`"
         )
     kept, dropped = _kept(tally, profile.task)
     return Shortlist(
@@ -322,7 +322,7 @@ def _kept(tally: _Tally, task: Task) -> tuple[list[LossId], list[LossId]]:
     if not ranked:
         raise UsageError(
             f"every loss applicable to task {task.value!r} was excluded by the rules; "
-            "remove an 'exclude' rule or pass another --task"
+            "remove an 'exclude' rule or pass another `task`"
         )
     most = max(
         MIN_SHORTLIST,

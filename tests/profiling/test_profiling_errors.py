@@ -140,10 +140,10 @@ USAGE_CASES = [
     (
         "unknown_column",
         {"target": "price"},
-        "column 'price' not found; columns are x, y; pass --target",
+        "column 'price' not found; columns are x, y; pass `target`",
     ),
     ("close_column", {"target": "Y"}, "did you mean 'y'"),
-    ("empty_target", {"target": ""}, "--target is empty"),
+    ("empty_target", {"target": ""}, "`target` is empty"),
     ("unknown_task", {"task": "clustering"}, "unknown task 'clustering'"),
     (
         "binary_on_five",

@@ -122,7 +122,7 @@ def test_decimal_comma_is_detected_in_a_dataframe():
 
 
 def test_bad_decimal_is_a_usage_error():
-    with pytest.raises(UsageError, match=r"decimal must be \"\.\" or \",\", got ';'"):
+    with pytest.raises(UsageError, match=r"`decimal` must be '\.' or ',', got ';'"):
         read_table(pd.DataFrame({"y": [1, 2]}), decimal=";")
 
 

@@ -77,7 +77,7 @@ def test_resumed_study_does_not_repeat_finished_trials(table, tmp_path) -> None:
     first, _ = confirm(frame, profile, listed, trials=4, **kwargs)
     before = {o.number: o for o in first.outcomes}
     assert sorted(before) == [0, 1, 2, 3]
-    with pytest.raises(UsageError, match="--resume"):
+    with pytest.raises(UsageError, match="`resume=True`"):
         confirm(frame, profile, listed, trials=6, **kwargs)
     second, _ = confirm(frame, profile, listed, trials=6, resume=True, **kwargs)
     study = optuna.load_study(study_name="resume-me", storage=url)
@@ -106,9 +106,9 @@ def test_resumed_study_does_not_repeat_finished_trials(table, tmp_path) -> None:
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"budget_s": 0}, "--budget must be a positive"),
-        ({"budget_s": float("nan")}, "--budget must be a positive"),
-        ({"trials": 0}, "--trials must be at least 1"),
+        ({"budget_s": 0}, "`budget_s` must be a positive"),
+        ({"budget_s": float("nan")}, "`budget_s` must be a positive"),
+        ({"trials": 0}, "`trials` must be at least 1"),
     ],
 )
 def test_confirm_rejects_unusable_budgets(table, kwargs, match) -> None:

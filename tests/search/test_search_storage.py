@@ -63,7 +63,7 @@ def test_journal_file_storage(tmp_path) -> None:
 def test_existing_study_without_resume_is_refused(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     _open(url)
-    with pytest.raises(UsageError, match="--resume"):
+    with pytest.raises(UsageError, match="`resume=True`"):
         _open(url)
 
 
@@ -104,7 +104,7 @@ def test_join_study_needs_a_study_started_by_recommend(tmp_path, monkeypatch) ->
     monkeypatch.setattr("advisor.search._worker.JOIN_WAIT_S", 0.0)
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     _open(url, name="manual")
-    with pytest.raises(UsageError, match="was not started by 'lossadvisor recommend FILE'"):
+    with pytest.raises(UsageError, match="was not started by recommend on a file with `storage`"):
         join_study(storage=url, study_name="manual", budget_s=1)
 
 

@@ -102,11 +102,11 @@ def test_ctrl_c_fails_the_trials_in_flight_and_says_how_to_resume(
         raise KeyboardInterrupt
 
     monkeypatch.setattr("advisor.search._explore.fit_short", interrupted)
-    with pytest.raises(SearchInterrupted, match="--resume") as caught:
+    with pytest.raises(SearchInterrupted, match="`resume=True`") as caught:
         _confirm(data_file, url)
     assert caught.value.exit_code == 130
     message = str(caught.value)
-    assert "\n" not in message and "--study-name w" in message
+    assert "\n" not in message and "`study_name='w'`" in message
     trials = _trials(url)
     assert trials and not [t for t in trials if t.state.name in ("RUNNING",)]
     assert {t.state.name for t in trials if t.user_attrs.get("phase") == "explore"} >= {"FAIL"}
