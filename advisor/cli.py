@@ -644,13 +644,8 @@ class _progress:
             self.bar.__exit__(*exc_info)
 
 
-def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> int:
-    """Run the CLI; return (and, as a script, exit with) the exit code.
-
-    ``started`` (a ``time.monotonic()`` instant) is when the user's command began: the
-    process's start for the console script, so ``--budget`` covers the interpreter and its
-    imports too. Called in a running process (tests, a notebook), the budget counts from here.
-    """
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return (and, as a script, exit with) the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     warnings.simplefilter("ignore", AdvisorWarning)
@@ -662,12 +657,12 @@ def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> 
     except ImportError:
         pass
     try:
-        # the budget counts from the start, so the heavy imports inside commands are part of it
+        # the budget counts from here, so the heavy imports inside commands are part of it
         cli.main(
             args=args,
             prog_name="lossadvisor",
             standalone_mode=False,
-            obj={"started": time.monotonic() if started is None else started},
+            obj={"started": time.monotonic()},
         )
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -706,9 +701,7 @@ def _shown(text: str, *, keep_newlines: bool = False) -> str:
 
 
 def _entry() -> None:
-    from advisor._clock import process_started
-
-    sys.exit(main(started=process_started()))
+    sys.exit(main())
 
 
 if __name__ == "__main__":
