@@ -24,7 +24,9 @@ __all__ = [
     "CandidateResult",
     "Comparison",
     "DataProfile",
+    "Decision",
     "Direction",
+    "DivergedRun",
     "EffectKind",
     "Factor",
     "FeatureColumn",
@@ -52,6 +54,7 @@ __all__ = [
     "Task",
     "TaskHypothesis",
     "TrialOutcome",
+    "Verdict",
 ]
 
 
@@ -685,6 +688,50 @@ class Comparison(_Record):
     p_value: float
     significant: bool
     statement: str
+
+
+class Verdict(enum.StrEnum):
+    """How the confirmation reached its choice (``report`` words each one)."""
+
+    UNSCORED = "unscored"  # no finalist could be scored: the rule prior's first loss
+    SOLE = "sole"  # one finalist could be scored
+    SIGNIFICANT = "significant"  # the best beats every other at p < 0.05
+    OVERTURNED = "overturned"  # the best leads a loss the rule prior ranks above it
+    BEST_IS_PRIOR = "best_is_prior"  # the best leads, not significantly; the prior agrees
+    NEGLIGIBLE = "negligible"  # the best leads the prior's choice by less than matters
+    TIE = "tie"  # no significant difference: the rule prior stands
+
+
+@_record
+class DivergedRun(_Record):
+    """A confirmation run kept from deciding: it blew up, or trained to no score at all."""
+
+    loss: LossId
+    split: int  # the paired split, from 1
+    score: float | None  # None: training diverged to no usable score
+    expected: float | None  # what the loss's other splits and the split's other runs predict
+
+
+@_record
+class Decision(_Record):
+    """What the confirmation decided, as numbers and a verdict; ``report`` phrases it.
+
+    ``comparison`` sets the confidence: the best against the loss it is least clearly better
+    than (for a tie, against the chosen loss); ``prior`` is the best against the loss the
+    rule prior ranked first among those it overturned. ``comparison.statement`` carries the
+    sentence ``report`` made of the rest.
+    """
+
+    chosen: LossId
+    verdict: Verdict
+    confidence: float
+    label: str
+    metric: MetricId
+    splits: int  # paired splits behind the comparison
+    equivalence: float  # the share of the score below which a lead does not matter
+    comparison: Comparison | None = None
+    prior: Comparison | None = None
+    diverged: tuple[DivergedRun, ...] = ()
 
 
 @_record

@@ -11,19 +11,39 @@ bound); ties go to the prior. A lead at p < 0.1 (one-sided p < 0.05 that the lea
 better on this data) and larger than that is acted on; it is called significant only at
 two-sided p < 0.05, and the confidence says which. Keeping a loss the splits measure as worse,
 because a stricter test could not yet prove it, would trade measured regret for a prior.
+
+A run that blew up (its error more than twice what its loss's other splits and the split's
+other runs predict) is not noise for a t-test to average: one such split inflates its loss's
+spread until the loss "ties" with everything, and the prior then picks it (gamma deviance on
+a skewed target, 145% behind MSE on test, on the corpus table ``cpus_perf``; see
+``benchmarks/README.md``). Such runs, and runs that trained to no score, are left out of the
+paired tests, and their loss loses its place in the prior: it wins only on measured evidence,
+never a tie. The decision lists them, and the wording says so.
+
+``decide`` returns numbers and a typed :class:`~advisor.records.Verdict`; the sentence is
+``advisor.report._wording``'s.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Collection, Sequence
 
 import numpy as np
 from scipy import stats
 
-from advisor.records import CandidateResult, Comparison, LossId, MetricId
+from advisor.records import (
+    CandidateResult,
+    Comparison,
+    Decision,
+    DivergedRun,
+    LossId,
+    MetricId,
+    Verdict,
+)
 
-__all__ = ["Decision", "decide", "paired_p_value", "settled"]
+__all__ = ["Decision", "decide", "diverged_runs", "paired_p_value", "settled"]
 
 SIGNIFICANCE = 0.05
 # two-sided paired p-value below which a lead is acted on (one-sided 5%: "is the leader
@@ -33,6 +53,11 @@ MIN_PAIRS = 3
 # A gap below this share of the chosen loss's score does not change the advice: no one picks
 # a loss for a 0.5% better validation score, which split noise alone often exceeds.
 EQUIVALENCE = 0.005
+# A run blew up when its error is more than BLOWUP times what its loss and its split predict
+# (and larger than that by more than the typical error: a near-perfect split is no blow-up).
+BLOWUP = 2.0
+# the most a decision for a loss that blew up on some split can claim
+UNSTABLE_CONFIDENCE = 0.75
 
 
 def _finite_pairs(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -97,32 +122,184 @@ def settled(
     return bool(upper < margin * abs(a.mean()))
 
 
-class Decision:
-    """The chosen loss, the comparison behind it, a confidence in [0, 1] and its label."""
+# --------------------------------------------------------------------------- divergence
 
-    def __init__(
-        self, chosen: LossId, comparison: Comparison | None, confidence: float, label: str
-    ) -> None:
-        self.chosen = chosen
-        self.comparison = comparison
-        self.confidence = confidence
-        self.label = label
+
+def _errors(results: Sequence[CandidateResult], *, maximize: bool) -> np.ndarray | None:
+    """Losses x splits matrix of errors (lower is better, positive), NaN where not scored;
+    None when the metric has no such reading (a maximised score above 1, a negative one)."""
+    width = max((len(r.scores) for r in results), default=0)
+    scores = np.full((len(results), width), np.nan)
+    for row, result in enumerate(results):
+        scores[row, : len(result.scores)] = result.scores
+    finite = scores[np.isfinite(scores)]
+    if finite.size == 0:
+        return None
+    if maximize:
+        if finite.max() > 1.0:
+            return None
+        return 1.0 - scores
+    return None if finite.min() < 0.0 else scores
+
+
+def diverged_runs(results: Sequence[CandidateResult], *, maximize: bool) -> tuple[DivergedRun, ...]:
+    """Runs kept from deciding: those that trained to no score, and those that blew up.
+
+    On the log of the errors (a maximised score's error is 1 - score), a split's level is the
+    lower quartile of its runs (blow-ups only ever raise a run, so a low quantile stays put
+    when several runs of a split blow up together) and a loss's usual gap to that level is the
+    median over its other splits. A run blew up when its error exceeds BLOWUP times what the
+    two predict and BLOWUP times its loss's median error on the other splits (a loss that
+    never learns does not blow up), and exceeds the prediction by more than the median error
+    of all runs (a near-perfect split makes no blow-up of an ordinary one). It needs three
+    splits of its loss and two runs on its split; a metric whose scores have no error
+    reading (a maximised score above 1) is only checked for missing scores.
+
+    Example:
+        >>> from advisor.records import CandidateResult, LossId
+        >>> def result(loss, scores):
+        ...     return CandidateResult(loss=loss, params={}, mean=0.0, std=0.0, n=4,
+        ...                            scores=tuple(scores))
+        >>> runs = diverged_runs([result(LossId.MSE, [24, 70, 56, 62]),
+        ...     result(LossId.GAMMA, [26, 59, 189, 71]), result(LossId.MAE, [25, 64, 53, 59])],
+        ...     maximize=False)
+        >>> [(r.loss.value, r.split, r.score, round(r.expected)) for r in runs]
+        [('gamma', 3, 189.0, 57)]
+    """
+    found = [
+        DivergedRun(loss=r.loss, split=s + 1, score=None, expected=None)
+        for r in results
+        for s, score in enumerate(r.scores)
+        if not math.isfinite(score)
+    ]
+    errors = _errors(results, maximize=maximize)
+    if errors is not None:
+        found += _blown(results, errors, maximize=maximize)
+    return tuple(sorted(found, key=lambda run: (run.split, run.loss.value)))
+
+
+def _blown(
+    results: Sequence[CandidateResult], errors: np.ndarray, *, maximize: bool
+) -> list[DivergedRun]:
+    typical = float(np.nanmedian(errors))
+    if not typical > 0:
+        return []
+    logs = np.log(np.maximum(errors, typical * 1e-6))
+    counts = np.isfinite(logs).sum(axis=0)
+    level = np.full(logs.shape[1], np.nan)
+    for s in np.flatnonzero(counts >= 2):
+        level[s] = np.quantile(logs[np.isfinite(logs[:, s]), s], 0.25, method="lower")
+    gaps = logs - level
+    found = []
+    for row, col in zip(*np.nonzero(np.isfinite(gaps)), strict=True):
+        others = np.delete(gaps[row], col)
+        others = others[np.isfinite(others)]
+        if others.size < 2:
+            continue
+        expected = math.exp(level[col] + float(np.median(others)))
+        own = np.delete(errors[row], col)
+        usual = float(np.median(own[np.isfinite(own)]))  # the loss's own other splits
+        error = float(errors[row, col])
+        if error > BLOWUP * max(expected, usual) and error - expected > typical:
+            found.append(
+                DivergedRun(
+                    loss=results[row].loss,
+                    split=int(col) + 1,
+                    score=float(results[row].scores[col]),
+                    expected=1.0 - expected if maximize else expected,
+                )
+            )
+    return found
+
+
+def _without(result: CandidateResult, splits: Collection[int]) -> CandidateResult:
+    """``result`` with the runs of ``splits`` (from 1) as unscored, its mean and n redone."""
+    if not splits:
+        return result
+    scores = tuple(math.nan if s + 1 in splits else v for s, v in enumerate(result.scores))
+    finite = [v for v in scores if math.isfinite(v)]
+    return dataclasses.replace(
+        result,
+        scores=scores,
+        mean=float(np.mean(finite)) if finite else math.nan,
+        std=float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0,
+        n=len(finite),
+    )
+
+
+# --------------------------------------------------------------------------- decision
 
 
 def _label(confidence: float) -> str:
     return "high" if confidence >= 0.95 else "medium" if confidence >= 0.8 else "low"
 
 
-def _gap(best: CandidateResult, other: CandidateResult, sign: float) -> tuple[float, float]:
-    pairs = [
-        (x, y)
-        for x, y in zip(best.scores, other.scores, strict=False)
-        if math.isfinite(x) and math.isfinite(y)
+def _compare(best: CandidateResult, other: CandidateResult, sign: float) -> Comparison:
+    """The paired numbers of ``best`` against ``other`` (the sentence comes later)."""
+    a, b = _finite_pairs([sign * s for s in best.scores], [sign * s for s in other.scores])
+    gaps = a - b
+    p = paired_p_value(a, b)
+    return Comparison(
+        best=best.loss,
+        other=other.loss,
+        difference=float(gaps.mean()) if gaps.size else math.nan,
+        difference_std=float(gaps.std(ddof=1)) if gaps.size > 1 else 0.0,
+        p_value=p,
+        significant=p < SIGNIFICANCE,
+        statement="",
+    )
+
+
+def _ranked(
+    results: Sequence[CandidateResult],
+    diverged: Sequence[DivergedRun],
+    contenders: Collection[LossId] | None,
+    sign: float,
+) -> list[CandidateResult]:
+    """The contenders with a score, runs that diverged left out, best mean first."""
+    clean = [
+        _without(r, {run.split for run in diverged if run.loss is r.loss})
+        for r in results
+        if contenders is None or r.loss in contenders
     ]
-    if not pairs:
-        return math.nan, math.nan
-    gaps = np.array([sign * (x - y) for x, y in pairs])
-    return float(gaps.mean()), float(gaps.std(ddof=1)) if gaps.size > 1 else 0.0
+    return sorted((r for r in clean if math.isfinite(r.mean)), key=lambda r: -sign * r.mean)
+
+
+def _verdict(
+    ranked: Sequence[CandidateResult],
+    versus: dict[LossId, Comparison],
+    order: dict[LossId, int],
+    negligible: set[LossId],
+) -> tuple[LossId, Verdict, Comparison, Comparison | None]:
+    """The chosen loss, how it was chosen, the comparison that sets the confidence, and the
+    best against the first loss of the prior it overturned (if any)."""
+    best = ranked[0]
+    tied = [best.loss] + [
+        loss for loss, c in versus.items() if c.p_value >= TIE or loss in negligible
+    ]
+    chosen = min(tied, key=lambda loss: order[loss])
+    if chosen is not best.loss:
+        verdict = Verdict.NEGLIGIBLE if chosen in negligible else Verdict.TIE
+        return chosen, verdict, versus[chosen], None
+    # the best is compared with the loss it is least clearly better than: the runner-up by
+    # mean as a rule, but a noisier one further down can be closer in evidence
+    closest = max(versus.values(), key=lambda c: c.p_value)
+    if closest.significant:
+        return chosen, Verdict.SIGNIFICANT, closest, None
+    overturned = [r.loss for r in ranked[1:] if order[r.loss] < order[best.loss]]
+    if overturned:
+        return chosen, Verdict.OVERTURNED, closest, versus[min(overturned, key=order.get)]
+    return chosen, Verdict.BEST_IS_PRIOR, closest, None
+
+
+def _confidence(verdict: Verdict, comparison: Comparison | None) -> float:
+    if verdict is Verdict.SIGNIFICANT and comparison is not None:
+        return 1.0 - comparison.p_value / 2
+    if verdict in (Verdict.OVERTURNED, Verdict.BEST_IS_PRIOR) and comparison is not None:
+        return 0.5 + 0.3 * (1.0 - comparison.p_value)  # leads, not significantly: 0.5 to 0.8
+    if verdict is Verdict.NEGLIGIBLE:
+        return 0.8  # shown to cost at most EQUIVALENCE (one-sided 95%): a choice among equals
+    return 0.5
 
 
 def decide(
@@ -143,94 +320,67 @@ def decide(
         contenders: the losses still in the race (default: all). A loss that left it early,
             settled against the leader, is reported but neither ranked nor chosen: its mean
             covers fewer splits, so it is not comparable with the others'.
+
+    Example:
+        >>> from advisor.records import CandidateResult, LossId, MetricId
+        >>> def result(loss, scores):
+        ...     return CandidateResult(loss=loss, params={}, mean=sum(scores) / len(scores),
+        ...                            std=0.0, n=len(scores), scores=tuple(scores))
+        >>> decision = decide([result(LossId.MSE, [0.60, 0.62, 0.58, 0.61]),
+        ...     result(LossId.HUBER, [0.40, 0.43, 0.39, 0.41])],
+        ...     prior=[LossId.MSE, LossId.HUBER], metric=MetricId.RMSE, maximize=False)
+        >>> decision.chosen.value, decision.verdict.value, decision.label
+        ('huber', 'significant', 'high')
     """
     sign = 1.0 if maximize else -1.0
-    scored = [
-        r for r in results if math.isfinite(r.mean) and (contenders is None or r.loss in contenders)
-    ]
-    if not scored:
-        return Decision(prior[0], None, 0.5, "low")
-    ranked = sorted(scored, key=lambda r: -sign * r.mean)
+    diverged = diverged_runs(results, maximize=maximize)
+    unstable = {run.loss for run in diverged}
+    # a loss that diverged keeps its measured scores, not its place in the prior
+    order = {loss: i + (len(prior) if loss in unstable else 0) for i, loss in enumerate(prior)}
+    ranked = _ranked(results, diverged, contenders, sign)
+    for r in ranked:
+        order.setdefault(r.loss, 2 * len(prior) + (r.loss in unstable))
+    fields = dict(metric=metric, equivalence=EQUIVALENCE, diverged=diverged)
+    if len(ranked) < 2:
+        sole = ranked[0] if ranked else None
+        return Decision(
+            chosen=sole.loss if sole else prior[0],
+            verdict=Verdict.SOLE if sole else Verdict.UNSCORED,
+            confidence=0.5,
+            label="low",
+            splits=sole.n if sole else 0,
+            **fields,
+        )
     best = ranked[0]
-    p_values = {
-        r.loss: paired_p_value([sign * s for s in best.scores], [sign * s for s in r.scores])
-        for r in ranked[1:]
-    }
+    versus = {r.loss: _compare(best, r, sign) for r in ranked[1:]}
     # tied with the best: the splits cannot tell them apart, or they show that the best's
     # lead is too small to matter (``settled`` the other way round)
     negligible = {r.loss for r in ranked[1:] if settled(r.scores, best.scores, maximize=maximize)}
-    tied = [best.loss] + [loss for loss, p in p_values.items() if p >= TIE or loss in negligible]
-    order = {loss: i for i, loss in enumerate(prior)}
-    chosen = min(tied, key=lambda loss: order.get(loss, len(order)))
-    name = metric.value
-    if len(ranked) == 1:
-        return Decision(best.loss, None, 0.5, "low")
-    # the best is compared with the loss it is least clearly better than: the runner-up by
-    # mean as a rule, but a noisier one further down can be closer in evidence
-    runner = max(ranked[1:], key=lambda r: p_values[r.loss])
-    p = p_values[runner.loss]
-    gap, gap_std = _gap(best, runner, sign)
-    if chosen is best.loss and p < SIGNIFICANCE:
-        statement = (
-            f"{best.loss.value} beats {runner.loss.value} by {gap:.4g} ± {gap_std:.2g} {name} "
-            f"(paired t-test over {best.n} splits, p={p:.3g})"
+    chosen, verdict, comparison, overturned = _verdict(ranked, versus, order, negligible)
+    confidence = _confidence(verdict, comparison)
+    if chosen in unstable:
+        confidence = min(confidence, UNSTABLE_CONFIDENCE)
+    return _phrased(
+        Decision(
+            chosen=chosen,
+            verdict=verdict,
+            confidence=round(confidence, 3),
+            label=_label(confidence),
+            splits=best.n,
+            comparison=comparison,
+            prior=overturned,
+            **fields,
         )
-        confidence = 1.0 - p / 2
-    elif chosen is best.loss:
-        # losses the prior ranks above the best: each trails it at p < TIE
-        rank = order.get(best.loss, len(order))
-        overturned = [r for r in ranked[1:] if order.get(r.loss, len(order)) < rank]
-        if overturned:
-            first = min(overturned, key=lambda r: order[r.loss])
-            prior_gap, prior_std = _gap(best, first, sign)
-            # the prior's loss itself may trail significantly while a closer one does not
-            p_first = p_values[first.loss]
-            strength = (
-                "significantly better"
-                if p_first < SIGNIFICANCE
-                else "likely better, not significant at 5%"
-            )
-            statement = (
-                f"{best.loss.value} leads the rule prior {first.loss.value} by "
-                f"{prior_gap:.4g} ± {prior_std:.2g} {name} over {best.n} paired splits "
-                f"(p={p_first:.2g}): {strength}; the measured lead outweighs the prior"
-            )
-            if first is not runner:
-                statement += f" (closest: {runner.loss.value}, p={p:.2g})"
-        else:
-            statement = (
-                f"{best.loss.value} scores best but not significantly better than "
-                f"{runner.loss.value} ({gap:.4g} ± {gap_std:.2g} {name}, p={p:.2g}); "
-                f"it is also the rule prior's choice among them"
-            )
-        # leads, but not significantly: 0.5 (coin flip) to 0.8
-        confidence = 0.5 + 0.3 * (1.0 - p)
-    else:
-        runner, p = next(r for r in ranked if r.loss is chosen), p_values[chosen]
-        gap, gap_std = _gap(best, runner, sign)
-        if chosen in negligible:
-            statement = (
-                f"{best.loss.value} (best mean) leads {chosen.value} by only {gap:.4g} ± "
-                f"{gap_std:.2g} {name} (p={p:.2g}): less than the "
-                f"{EQUIVALENCE:.1%} that would change the advice; the rule prior "
-                f"({chosen.value}) stands"
-            )
-            # shown to cost at most EQUIVALENCE (one-sided 95%): a choice among equals
-            confidence = 0.8
-        else:
-            statement = (
-                f"no significant difference between {best.loss.value} (best mean) and "
-                f"{chosen.value} ({gap:.4g} ± {gap_std:.2g} {name}, p={p:.2g}); "
-                f"the rule prior ({chosen.value}) stands"
-            )
-            confidence = 0.5
-    comparison = Comparison(
-        best=best.loss,
-        other=runner.loss,
-        difference=gap,
-        difference_std=gap_std,
-        p_value=p,
-        significant=p < SIGNIFICANCE,
-        statement=statement,
     )
-    return Decision(chosen, comparison, round(confidence, 3), _label(confidence))
+
+
+def _phrased(decision: Decision) -> Decision:
+    """``decision`` with its comparison's sentence, written by ``report``."""
+    from advisor.report._wording import decision_statement
+
+    if decision.comparison is None:
+        return decision
+    statement = decision_statement(decision)
+    return dataclasses.replace(
+        decision, comparison=dataclasses.replace(decision.comparison, statement=statement)
+    )

@@ -13,7 +13,10 @@ id (``--rules``), so nothing in the package changes for the benchmark.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/calibration/evaluate_search.py``
 (``--tables a,b`` for some tables, ``--budget`` seconds per run). Results are cached in
-``benchmarks/results/calibration_search.json`` (resumable).
+``benchmarks/results/calibration_search.json`` (resumable; ``--cache PATH`` for another file,
+e.g. to keep an earlier commit's picks beside a new one's). Each pick keeps the verdict
+sentence and every finalist's validation score per split, so a change of ``decide`` can be
+replayed on the same runs.
 """
 
 from __future__ import annotations
@@ -82,10 +85,13 @@ def pick(entry: dict[str, Any], rules: Path, *, budget: float, seed: int) -> dic
             budget_s=budget,
             seed=seed,
         )
+    search = advice.search
     return {
         "loss": advice.recommendation.loss.value,
         "shortlist": [c.loss.value for c in advice.shortlist.candidates],
         "seconds": round(time.monotonic() - started, 2),
+        "verdict": advice.recommendation.verdict,
+        "scores": {r.loss.value: list(r.scores) for r in search.results} if search else {},
     }
 
 
@@ -96,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tables", default="", help="comma-separated names (default: all)")
+    parser.add_argument(
+        "--cache", type=Path, default=CACHE, help=f"results file (default: {CACHE.name})"
+    )
+    parser.add_argument(
+        "--before", type=Path, help="an earlier results file: list the picks that changed"
+    )
     args = parser.parse_args(argv)
 
     manifest = json.loads((CORPUS / "manifest.json").read_text())
@@ -103,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     tables = fit_priors.load_tables(args.reference)
     space = fit_priors.build_space(tables)
     wanted = set(filter(None, args.tables.split(","))) or {t.name for t in tables}
-    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
     n = len(tables)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -133,14 +145,35 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     done["fitted"]["for"] = listed
                 cache[key] = done
-                CACHE.parent.mkdir(parents=True, exist_ok=True)
-                CACHE.write_text(json.dumps(cache, indent=1))
+                args.cache.parent.mkdir(parents=True, exist_ok=True)
+                args.cache.write_text(json.dumps(cache, indent=1))
                 print(
                     f"{table.name}: hand {done['hand']['loss']}, fitted {done['fitted']['loss']}",
                     flush=True,
                 )
     report(tables, space, cache, wanted, args)
+    if args.before is not None:
+        changes(tables, json.loads(args.before.read_text()), cache, wanted, args)
     return 0
+
+
+def changes(tables, before, after, wanted, args) -> None:
+    """Each table and variant whose pick differs between two results files, with regrets."""
+    print(f"\npicks that changed ({args.before.name} -> {args.cache.name})")
+    print("| table | weights | before | after |")
+    print("|---|---|---|---|")
+
+    def shown(table, loss: str) -> str:
+        return f"{loss} ({table.regrets.get(loss, float('nan')):.2%})"
+
+    for table in tables:
+        key = f"{table.name}:{args.seed}:{args.budget:g}"
+        if table.name not in wanted or key not in before or key not in after:
+            continue
+        for variant in ("hand", "fitted"):
+            old, new = before[key][variant]["loss"], after[key][variant]["loss"]
+            if old != new:
+                print(f"| {table.name} | {variant} | {shown(table, old)} | {shown(table, new)} |")
 
 
 def report(tables, space, cache, wanted, args) -> None:
