@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
+import functools
 import json
 import re
 import shlex
@@ -17,7 +19,7 @@ import sys
 import time
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -169,6 +171,23 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False).translate(_JSON_UNSAFE))
 
 
+def _show(
+    result: Any,
+    *,
+    as_json: bool,
+    quiet: bool,
+    line: Callable[[Any], str],
+    render: Callable[[Any], Any],
+) -> None:
+    """Print a stage's result in the form asked for: its JSON, one plain line, or the full view."""
+    if as_json:
+        _print_json(result.to_dict())
+    elif quiet:
+        _say(line(result))
+    else:
+        _console().print(render(result))
+
+
 def _say(line: str) -> None:
     """One line on stdout, made safe for a terminal (``--quiet``'s output)."""
     from advisor.report import printable
@@ -225,6 +244,67 @@ _device_option = click.option(
 )
 
 
+def _rules_option(help: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``--rules FILE``, repeatable: rule files loaded on top of the bundled ones."""
+    return click.option(
+        "--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False), help=help
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Table:
+    """DATA and the options that say how to read it and where its target is."""
+
+    path: str
+    target: list[str] | None
+    task: str | None
+    sample: int | None
+    decimal: str | None
+    device: str
+
+    def reading(self) -> dict[str, Any]:
+        """The keyword arguments with which ``profile`` and ``recommend`` read the table."""
+        return {
+            "target": self.target,
+            "task": self.task,
+            "sample": self.sample,
+            "decimal": self.decimal,
+        }
+
+
+def _table_options(command: Callable[..., None]) -> Callable[..., None]:
+    """DATA and the reading options that recommend, profile and explain share, as one ``table``.
+
+    The device is checked here, before any work, so a typo fails at once.
+    """
+
+    @functools.wraps(command)
+    def run(
+        *,
+        data: str,
+        target: str | None,
+        task: str | None,
+        sample: int | None,
+        decimal: str | None,
+        device: str,
+        **rest: Any,
+    ) -> None:
+        _check_device(device)
+        table = _Table(
+            path=data,
+            target=_targets(target),
+            task=task,
+            sample=sample,
+            decimal=decimal,
+            device=device,
+        )
+        command(table, **rest)
+
+    for option in (_device_option, _decimal_option, _sample_option, _task_option, _target_option):
+        run = option(run)
+    return _data_argument(run)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lossadvisor")
 @click.option("--debug", is_flag=True, help="show tracebacks of internal errors")
@@ -233,9 +313,7 @@ def cli(debug: bool) -> None:
 
 
 @cli.command()
-@_data_argument
-@_target_option
-@_task_option
+@_table_options
 @click.option("--metric", help="validation metric id (default: chosen by the rules)")
 @click.option(
     "--objective",
@@ -246,6 +324,7 @@ def cli(debug: bool) -> None:
 )
 @click.option(
     "--budget",
+    "budget_s",
     type=SECONDS,
     default=60.0,
     show_default=True,
@@ -261,138 +340,74 @@ def cli(debug: bool) -> None:
 )
 @click.option("--study-name", help="name of the Optuna study (default: derived from the data)")
 @click.option("--resume", is_flag=True, help="continue an existing study; finished trials are kept")
-@click.option(
-    "--rules",
-    "rule_files",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="extra rule file (repeatable)",
-)
-@_device_option
-@_sample_option
-@_decimal_option
+@_rules_option("extra rule file (repeatable)")
 @click.option("--json", "as_json", is_flag=True, help="print the SPEC's JSON document")
 @click.option("--report", type=click.Path(dir_okay=False), help="also write an HTML report")
 @_quiet_option
 def recommend(
-    data: str,
-    target: str | None,
-    task: str | None,
-    metric: str | None,
-    objective: str,
-    budget: float,
-    trials: int | None,
+    table: _Table,
+    *,
     no_search: bool,
-    seed: int,
-    storage: str | None,
-    study_name: str | None,
-    resume: bool,
     rule_files: Sequence[str],
-    device: str,
-    sample: int | None,
-    decimal: str | None,
     as_json: bool,
     report: str | None,
     quiet: bool,
+    **settings: Any,
 ) -> None:
     """Recommend a loss for DATA (a CSV file), with its evidence and PyTorch code."""
+    # the other options carry advisor.recommend's parameter names and pass on as they are
     from advisor._recommend import recommend as run
     from advisor.report import recommendation_line, render_advice, write_html
 
-    _check_device(device)
-    if resume and not storage:
+    if settings["resume"] and not settings["storage"]:
         raise click.BadOptionUsage(
             "resume", "--resume needs --storage URL: only a stored study can be continued"
         )
     if report:
-        _check_report(report, data)
+        _check_report(report, table.path)
     with _warnings_to_stderr(quiet), _progress(enabled=not (no_search or quiet)) as progress:
         advice = run(
-            data,
-            target=_targets(target),
-            task=task,
-            objective=objective,
-            metric=metric,
-            rules=rule_files,
+            table.path,
+            **table.reading(),
+            device=table.device,
             search=not no_search,
-            budget_s=budget,
-            trials=trials,
-            seed=seed,
-            storage=storage,
-            study_name=study_name,
-            resume=resume,
-            device=device,
-            sample=sample,
-            decimal=decimal,
+            rules=rule_files,
             progress=progress,
             started_at=(click.get_current_context().obj or {}).get("started"),
+            **settings,
         )
     if report:
         write_html(advice, report)
-    if as_json:
-        _print_json(advice.to_dict())
-    elif quiet:
-        _say(recommendation_line(advice))
-    else:
-        _console().print(render_advice(advice))
+    _show(advice, as_json=as_json, quiet=quiet, line=recommendation_line, render=render_advice)
 
 
 @cli.command()
-@_data_argument
-@_target_option
-@_task_option
-@_sample_option
-@_decimal_option
-@_device_option
+@_table_options
 @click.option("--json", "as_json", is_flag=True, help="print the profile object as JSON")
 @_quiet_option
-def profile(
-    data: str,
-    target: str | None,
-    task: str | None,
-    sample: int | None,
-    decimal: str | None,
-    device: str,
-    as_json: bool,
-    quiet: bool,
-) -> None:
+def profile(table: _Table, *, as_json: bool, quiet: bool) -> None:
     """Measure what matters for the choice of loss in DATA."""
     from advisor.profiling import profile as run
     from advisor.report import profile_line, render_profile
 
-    _check_device(device)
     with _warnings_to_stderr(quiet):
-        result = run(data, target=_targets(target), task=task, sample=sample, decimal=decimal)
-    if as_json:
-        _print_json(result.to_dict())
-    elif quiet:
-        _say(profile_line(result))
-    else:
-        _console().print(render_profile(result))
+        result = run(table.path, **table.reading())
+    _show(result, as_json=as_json, quiet=quiet, line=profile_line, render=render_profile)
 
 
 @cli.command()
-@_data_argument
-@_target_option
-@_task_option
+@_table_options
 @click.option("--objective", default="auto", show_default=True)
 @click.option("--metric", help="validation metric id (default: chosen by the rules)")
-@click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False))
-@_sample_option
-@_decimal_option
-@_device_option
+@_rules_option("extra rule file (repeatable)")
 @click.option("--json", "as_json", is_flag=True, help="profile, shortlist and trace as JSON")
 @_quiet_option
 def explain(
-    data: str,
-    target: str | None,
-    task: str | None,
+    table: _Table,
+    *,
     objective: str,
     metric: str | None,
     rule_files: Sequence[str],
-    sample: int | None,
-    decimal: str | None,
-    device: str,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -402,12 +417,11 @@ def explain(
     from advisor.report import render_profile, render_shortlist, render_trace, shortlist_line
     from advisor.selection import load_rules, shortlist
 
-    _check_device(device)
     with _warnings_to_stderr(quiet):
         rules = load_rules(rule_files)
-        frame = read_table(data, sample=sample, decimal=decimal)
+        frame = read_table(table.path, sample=table.sample, decimal=table.decimal)
         result = profile_for_metric(
-            frame, target=_targets(target), task=task, metric=metric, path=data
+            frame, target=table.target, task=table.task, metric=metric, path=table.path
         )
         listed = shortlist(result, objective=objective, rules=rules, metric=metric)
     if as_json:
@@ -465,13 +479,7 @@ def losses(task: str | None, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option(
-    "--rules",
-    "rule_files",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="extra rule file (repeatable), validated and listed with the bundled ones",
-)
+@_rules_option("extra rule file (repeatable), validated and listed with the bundled ones")
 @click.option("--json", "as_json", is_flag=True)
 def rules(rule_files: Sequence[str], as_json: bool) -> None:
     """List the loaded selection rules (bundled plus --rules files)."""

@@ -172,3 +172,20 @@ def test_the_cli_shows_flags_where_the_library_names_parameters(capsys, tmp_path
     code = main(["profile", str(data), "--target", "price"])
     err = capsys.readouterr().err
     assert code == 2 and err.rstrip().endswith("pass --target") and "`" not in err
+
+
+def test_the_table_agrees_with_the_options_that_carry_python_names():
+    """``recommend``'s options named as ``advisor.recommend``'s parameters pass on as they are."""
+    import click
+
+    from advisor._recommend import recommend
+
+    parameters = set(inspect.signature(recommend).parameters)
+    passed = [
+        p
+        for p in cli.commands["recommend"].params
+        if isinstance(p, click.Option) and p.name in parameters
+    ]
+    assert {p.name for p in passed} >= {"budget_s", "study_name", "task", "decimal"}
+    for option in passed:
+        assert PARAMETER_FLAGS[option.name] == option.opts[0], option.name
