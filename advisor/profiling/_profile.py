@@ -39,7 +39,7 @@ from ._stream import STREAM_NOTES, rank_error
 from ._tails import describe_target, measure_outliers
 from ._target import choose_target
 from ._task import TaskDecision, infer_task
-from ._values import MISSING_TOKENS, label_of_number
+from ._values import MISSING_TOKENS, ValueKind, label_of_number
 
 __all__ = ["profile", "profile_frame"]
 
@@ -151,7 +151,7 @@ def _profile(
 
     stats, outliers = _target_stats(decision, frame, features, evidence, seed=seed)
     histogram = None
-    if decision.task.is_regression and decision.values.kind == "number":  # for the report
+    if decision.task.is_regression and decision.values.kind is ValueKind.NUMBER:  # for the report
         log = decision.task is Task.REGRESSION_POSITIVE  # outliers are measured on log(y)
         histogram = target_histogram(decision.values.sorted_numbers(), log=log)
     imbalance = _imbalance(decision, notes) if decision.task.is_classification else None
@@ -229,7 +229,8 @@ def _with_exact_counts(
         else 0.0,
     )
     changes: dict[str, Any] = {"n_rows": n_rows, "features": features, "evidence": evidence}
-    if len(profile.target) == 1 and decision.values.kind in ("number", "bool", "string"):
+    one_column = (ValueKind.NUMBER, ValueKind.BOOL, ValueKind.STRING)
+    if len(profile.target) == 1 and decision.values.kind in one_column:
         name = profile.target[0]
         counted = values.get(name)
         labels = _labels(counted, decision.values.kind) if counted is not None else None
@@ -247,15 +248,15 @@ def _with_exact_counts(
     return dataclasses.replace(profile, **changes)
 
 
-def _labels(counted: dict[Any, int], kind: str) -> dict[str | None, int]:
+def _labels(counted: dict[Any, int], kind: ValueKind) -> dict[str | None, int]:
     """The stream's value counts under the profile's class labels (None: a missing token)."""
     labels: dict[str | None, int] = {}
     for value, count in counted.items():
         if isinstance(value, bool):
             label: str | None = "true" if value else "false"
-        elif isinstance(value, int | float) and kind != "string":
+        elif isinstance(value, int | float) and kind is not ValueKind.STRING:
             label = label_of_number(float(value))
-        elif kind == "number" and _is_float(str(value)):
+        elif kind is ValueKind.NUMBER and _is_float(str(value)):
             label = label_of_number(float(str(value)))
         else:
             label = str(value).strip()
@@ -319,7 +320,7 @@ def _target_stats(
     seed: int,
 ) -> tuple[TargetStats, OutlierStats]:
     values = decision.values
-    if values.kind not in ("number", "bool"):
+    if values.kind not in (ValueKind.NUMBER, ValueKind.BOOL):
         n_unique = len(decision.classes) if decision.classes else len(values.levels()[0])
         stats = TargetStats(n=values.n, n_unique=n_unique, n_missing=values.n_missing)
         return stats, OutlierStats()
@@ -366,29 +367,29 @@ def _target_stats(
 def _imbalance(decision: TaskDecision, notes: list[str]) -> ImbalanceStats | None:
     values = decision.values
     classes = decision.classes or ()
-    if values.kind == "multi":
+    if values.kind is ValueKind.MULTI:
         matrix = values.matrix
         if decision.encoding is LabelEncoding.MULTILABEL_INDICATOR_COLUMNS:
             positives = dict(zip(classes, matrix.sum(axis=0).astype(int).tolist(), strict=True))
             return _multilabel(positives, values.n, notes)
         winners = np.bincount(matrix.argmax(axis=1), minlength=len(classes))
         return measure_imbalance(dict(zip(classes, winners.tolist(), strict=True)))
-    if values.kind == "multilabel_strings":
+    if values.kind is ValueKind.MULTILABEL_STRINGS:
         positives = dict.fromkeys(classes, 0)
         for text, count in zip(*values.levels(), strict=True):
             for token in {t.strip() for t in str(text).split("|") if t.strip()}:
                 positives[token] += int(count)
         return _multilabel(positives, values.n, notes)
-    if decision.encoding is LabelEncoding.PROBABILITY and values.kind == "number":
+    if decision.encoding is LabelEncoding.PROBABILITY and values.kind is ValueKind.NUMBER:
         # soft binary labels: the balance a hard-label sample of them would have, in
         # expectation (at least one row each, so a rare event keeps a finite ratio)
         positive = float(np.sum(values.numbers))
         ones = min(max(1, round(positive)), values.n - 1)
         return measure_imbalance({classes[0]: values.n - ones, classes[1]: ones})
     levels, counts = values.levels()
-    if values.kind == "bool":
+    if values.kind is ValueKind.BOOL:
         labels = ["true" if level else "false" for level in levels]
-    elif values.kind == "number":
+    elif values.kind is ValueKind.NUMBER:
         labels = [label_of_number(float(level)) for level in levels]
     else:
         labels = [str(level) for level in levels]

@@ -21,7 +21,7 @@ from advisor.errors import DataError, UsageError
 from advisor.records import DataProfile, LabelEncoding, Task
 
 from ._target import shown_name
-from ._values import TargetValues, label_of_number, read_target_values
+from ._values import TargetValues, ValueKind, label_of_number, read_target_values
 
 __all__ = ["split_xy"]
 
@@ -66,19 +66,20 @@ def split_xy(frame: pd.DataFrame, profile: DataProfile) -> tuple[pd.DataFrame, n
 
 def _target_array(values: TargetValues, profile: DataProfile) -> np.ndarray:
     task, encoding, classes = profile.task, profile.label_encoding, profile.classes or ()
-    if task.is_regression or (values.kind == "number" and encoding is LabelEncoding.PROBABILITY):
+    soft = values.kind is ValueKind.NUMBER and encoding is LabelEncoding.PROBABILITY
+    if task.is_regression or soft:
         return np.asarray(values.numbers, dtype=np.float64)
-    if values.kind == "multi":
+    if values.kind is ValueKind.MULTI:
         if encoding is LabelEncoding.PROBABILITY:
             return values.matrix.astype(np.float64)
         if task is Task.MULTILABEL:
             return values.matrix.astype(np.float32)
         return values.matrix.argmax(axis=1).astype(np.int64)
-    if values.kind == "multilabel_strings":
+    if values.kind is ValueKind.MULTILABEL_STRINGS:
         return _multi_hot(values.strings, classes)
-    if values.kind == "bool":
+    if values.kind is ValueKind.BOOL:
         labels = np.where(values.numbers > 0, "true", "false").astype(object)
-    elif values.kind == "number":
+    elif values.kind is ValueKind.NUMBER:
         return _index_numbers(values.numbers, classes)
     else:
         labels = values.strings
