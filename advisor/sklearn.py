@@ -133,18 +133,8 @@ class LossAdvisor(BaseEstimator):
         from advisor._api import recommend
 
         frame, y = _validated(self, X, y, reset=True)
-        self.advice_: Advice = recommend(
-            frame,
-            _target(y),
-            task=self.task,
-            objective=self.objective,
-            metric=self.metric,
-            search=self.search,
-            budget_s=self.budget_s,
-            trials=self.trials,
-            seed=self.seed,
-            device=self.device,
-        )
+        # the estimator's parameters are recommend's own, by name
+        self.advice_: Advice = recommend(frame, _target(y), **self.get_params())
         self.loss_ = self.advice_.recommendation.loss.value
         self.params_ = dict(self.advice_.recommendation.params)
         self.confidence_ = self.advice_.recommendation.confidence

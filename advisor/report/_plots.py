@@ -15,7 +15,7 @@ import io
 import math
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from advisor.records import (
@@ -228,6 +228,20 @@ def bars_figure(names: list[str], values: list[float], *, rates: bool):
 # --------------------------------------------------------------------------- search
 
 
+def _finalists_svg(
+    build: Callable[..., Any],
+    name: str,
+    description: str,
+    search: SearchResult,
+    chosen: LossId,
+    results: Sequence[CandidateResult],
+) -> str | None:
+    """A figure of the finalists that have what it shows; None when none has (no figure)."""
+    if not results:
+        return None
+    return _draw(build, name, description, search, chosen, results)
+
+
 def paired_scores_svg(search: SearchResult, chosen: LossId) -> str | None:
     """Each finalist's validation score per split, one line per split across the finalists.
 
@@ -244,16 +258,8 @@ def paired_scores_svg(search: SearchResult, chosen: LossId) -> str | None:
         True
     """
     results = [r for r in search.results if r.scores]
-    if not results:
-        return None
-    return _draw(
-        paired_figure,
-        "paired",
-        "validation score of each finalist on each paired split",
-        search,
-        chosen,
-        results,
-    )
+    caption = "validation score of each finalist on each paired split"
+    return _finalists_svg(paired_figure, "paired", caption, search, chosen, results)
 
 
 def paired_figure(search: SearchResult, chosen: LossId, results: Sequence[CandidateResult]):
@@ -318,16 +324,8 @@ def curves_svg(search: SearchResult, chosen: LossId) -> str | None:
         True
     """
     results = [r for r in search.results if len(r.history) > 0]
-    if not results:
-        return None
-    return _draw(
-        curves_figure,
-        "curves",
-        "validation score over training steps for each finalist",
-        search,
-        chosen,
-        results,
-    )
+    caption = "validation score over training steps for each finalist"
+    return _finalists_svg(curves_figure, "curves", caption, search, chosen, results)
 
 
 def curves_figure(search: SearchResult, chosen: LossId, results: Sequence[CandidateResult]):

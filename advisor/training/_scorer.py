@@ -19,21 +19,11 @@ from scipy.special import xlogy
 from scipy.stats import rankdata
 
 from advisor.records import MetricId, Task
-from advisor.training._metrics import _EPS, _labels, _probabilities, score_metric
+from advisor.training._metrics import _EPS, _REGRESSION, _labels, _probabilities, score_metric
 
 __all__ = ["ValidationScorer"]
 
-_REGRESSION_FORMS = frozenset(
-    {
-        MetricId.MAE,
-        MetricId.RMSE,
-        MetricId.MEDIAN_AE,
-        MetricId.R2,
-        MetricId.POISSON_DEVIANCE,
-        MetricId.GAMMA_DEVIANCE,
-        MetricId.PINBALL,
-    }
-)
+_REGRESSION_FORMS = frozenset(_REGRESSION)  # a numpy form for every regression metric
 _CLASS_FORMS = frozenset(
     {
         MetricId.ACCURACY,
