@@ -284,8 +284,8 @@ def _confirmation(advice: Advice) -> list[str]:
     if search is None:
         return [
             "<h2>Confirmation</h2>",
-            "<p class=dim>No search was run (<code>--no-search</code>): the advice is the "
-            "rules' first choice.</p>",
+            "<p class=dim>No search was run (<code>--no-search</code>, or "
+            "<code>search=False</code> in Python): the advice is the rules' first choice.</p>",
         ]
     parts = [
         "<h2>Confirmation</h2>",
