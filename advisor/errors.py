@@ -3,6 +3,11 @@
 User-caused problems (bad data, bad usage, bad rule files) exit 2; anything else is a bug and
 exits 1. Each class also mixes in the builtin it resembles, so library users can catch
 ``ValueError`` or ``FileNotFoundError`` without knowing this module.
+
+A message names the parameter that fixes the problem as Python spells it, in backticks:
+`target`, `budget_s`, `task='binary'`. A library user reads their own names; the command line
+shows each as its flag (``advisor.cli.PARAMETER_FLAGS``, ``render_message``), so the same
+error says "pass `target`" to Python and "pass --target" on the terminal.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ class AdvisorError(Exception):
 
 
 class UsageError(AdvisorError, ValueError):
-    """A flag or argument that cannot be honoured (unknown loss id, bad objective, ...)."""
+    """An argument that cannot be honoured (unknown loss id, bad objective, ...)."""
 
     exit_code = 2
 
