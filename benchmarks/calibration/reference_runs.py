@@ -108,7 +108,12 @@ def _fit(plan, *, batch_seeds: bool):
 
 
 def _shortlist(profile, metric: MetricId | None) -> dict[str, Any]:
-    listed = advisor.shortlist(profile, metric=metric)
+    """The rules-only shortlist with the hand weights: the "before" that a calibration of
+    those weights (``fit_priors.py``) is judged against, whatever ``rules/calibration.yaml``
+    holds when the table is run."""
+    from advisor.selection import load_rules
+
+    listed = advisor.shortlist(profile, metric=metric, rules=load_rules(calibrated=False))
 
     def candidate(c) -> dict[str, Any]:
         return {
