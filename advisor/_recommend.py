@@ -1,7 +1,9 @@
 """The whole job, stage after stage: profile -> shortlist -> confirm -> Recommendation.
 
 Each stage stays callable alone (``advisor.profile``, ``advisor.shortlist``,
-``advisor.confirm``); this module only chains them and phrases the outcome.
+``advisor.confirm``); this module only chains them and phrases the outcome. Reading,
+profiling and shortlisting go through ``search.prepare``, the steps a worker replays from a
+stored study, so the two cannot drift.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from advisor._advice import target_coding
-from advisor._inputs import as_table
+from advisor._inputs import Table, as_table
 from advisor.errors import UsageError
 from advisor.losses import build_context, pytorch_snippet, resolve_params
 from advisor.profiling import split_xy
@@ -30,16 +32,18 @@ from advisor.records import (
     Shortlist,
     Task,
 )
-from advisor.search import SearchProgress, confirm, prepare, profile_for_metric
+from advisor.search import Prepared, SearchProgress, confirm, prepare, profile_for_metric
 from advisor.search._decide import Decision
 from advisor.search._quiet import library_call
 from advisor.training import metric_applies
 from advisor.training._model import ModelFactory
 
-__all__ = ["profile_for_metric", "recommend", "recommendation_from"]
+__all__ = ["profile_for_metric", "recommend", "recommendation_from", "search_budget"]
 
 _PARAM_DIGITS = 4
-REPORT_RESERVE_S = 2.0  # interpreter start-up before the clock, the recommendation, printing
+# after the search: phrasing the recommendation, printing it (JSON, terminal or HTML report),
+# and the interpreter's exit, which tears torch down
+REPORT_RESERVE_S = 2.0
 MIN_SEARCH_S = 1.0
 ROBUST_VALIDATION_NOTE = (
     "validation scored without the labels that a robust (Huber) fit of each split's training "
@@ -143,28 +147,17 @@ def recommend(
 
     Args:
         source: a CSV (or Parquet, .gz, .zip) path, a DataFrame (``target=`` or detected),
-            ``X`` with ``y``, or ``(X, y)``.
-        y: the target, with array ``source``: 1-D, or several columns for multi-output or
-            multilabel targets.
-        target: the target column(s) of a path or DataFrame.
-        task, objective, metric, rules: as in ``advisor.profile`` and ``advisor.shortlist``.
+            ``X`` with ``y`` (1-D, or a column per output or label), or ``(X, y)``.
+        target, task, objective, metric, rules, sample, decimal: see ``profile``, ``shortlist``.
         search: ``False`` answers from the rules alone (no training).
-        budget_s: wall-clock seconds for the whole job: the search gets what reading and
-            profiling left of it (``started_at``, a ``time.monotonic()`` instant, lets a
-            caller count its own start-up).
-        trials: exploration trials (default: 4 per candidate).
-        seed: makes the run reproducible.
-        storage, study_name, resume: an Optuna storage URL to keep (and resume) the study.
-        device: ``cpu`` or ``cuda``.
-        factory: your own network, ``factory(n_inputs, n_outputs) -> nn.Module``.
-        sample: profile and train on this many randomly drawn rows.
-        decimal: the decimal mark of a CSV (detected when absent).
+        budget_s: wall-clock seconds for the whole job, from ``started_at`` (a
+            ``time.monotonic()`` instant) if given: the search gets what reading and
+            profiling left, less a reserve for the answer (``search_budget``).
+        trials, seed, storage, study_name, resume, device, factory: as in ``advisor.confirm``.
         progress: ``True`` prints progress on stderr; a callable receives each update.
-            Otherwise the call prints nothing (Optuna's log level is restored after it).
 
     Returns:
-        An ``Advice``: ``.recommendation``, ``.to_dict()`` (the SPEC's JSON document), and
-        what training needs (``.build_loss()``, ``.encode_target(y)``, ...).
+        An ``Advice``: ``.recommendation``, ``.to_dict()`` (SPEC's JSON), ``.build_loss()``...
 
     Example:
         >>> import numpy as np
@@ -175,33 +168,27 @@ def recommend(
     """
     started = time.monotonic() if started_at is None else started_at
     table = as_table(source, y, target=target)
-    # the same steps a worker replays from the study (search.prepare): they cannot drift
-    prepared = prepare(
-        table.source,
-        target=table.target,
-        task=task,
-        objective=objective,
-        metric=metric,
-        rules=rules,
-        sample=sample,
-        decimal=decimal,
-        seed=seed,
-    )
-    frame, profile, listed = prepared.frame, prepared.profile, prepared.listed
-    if not metric_applies(listed.metric, profile.task):
-        raise UsageError(
-            f"metric {listed.metric.value!r} does not apply to task {profile.task.value!r}; "
-            "pass another `metric` (see the SPEC's metric ids)"
+    prepared = _checked(
+        prepare(
+            table.source,
+            target=table.target,
+            task=task,
+            objective=objective,
+            metric=metric,
+            rules=rules,
+            sample=sample,
+            decimal=decimal,
+            seed=seed,
+            content_hash=storage is not None,  # for the processes that join a stored study
         )
+    )
     result = decision = None
     if search:
-        # the budget covers the whole job: reading and profiling already spent part of it
-        spent = time.monotonic() - started + REPORT_RESERVE_S
         result, decision = confirm(
-            frame,
-            profile,
-            listed,
-            budget_s=max(MIN_SEARCH_S, budget_s - spent),
+            prepared.frame,
+            prepared.profile,
+            prepared.listed,
+            budget_s=search_budget(budget_s, started=started),
             trials=trials,
             seed=seed,
             storage=storage,
@@ -212,7 +199,51 @@ def recommend(
             progress=progress,
             job=prepared.job,
         )
-    recommendation = recommendation_from(frame, profile, listed, result, decision)
+    return _advice(table, prepared, result, decision)
+
+
+def search_budget(budget_s: float, *, started: float) -> float:
+    """Seconds left for the search of a job given ``budget_s`` that began at ``started``.
+
+    What reading, profiling and shortlisting spent is gone, and the answer (the
+    recommendation, its JSON or report, the interpreter's exit) needs
+    :data:`REPORT_RESERVE_S` after the search; the search gets the rest, but never less
+    than :data:`MIN_SEARCH_S`, so a job whose reading alone outran its budget still
+    measures something (and says how long it took).
+
+    Example:
+        >>> import time
+        >>> round(search_budget(60.0, started=time.monotonic() - 20.0))
+        38
+    """
+    spent = time.monotonic() - started
+    return max(MIN_SEARCH_S, budget_s - spent - REPORT_RESERVE_S)
+
+
+def _checked(prepared: Prepared) -> Prepared:
+    """The prepared job, once its validation metric is known to apply to its task.
+
+    Raises:
+        UsageError: the metric (given or chosen) does not score this task.
+    """
+    listed, task = prepared.listed, prepared.profile.task
+    if not metric_applies(listed.metric, task):
+        raise UsageError(
+            f"metric {listed.metric.value!r} does not apply to task {task.value!r}; "
+            "pass another `metric` (see the SPEC's metric ids)"
+        )
+    return prepared
+
+
+def _advice(
+    table: Table,
+    prepared: Prepared,
+    search: SearchResult | None,
+    decision: Decision | None,
+) -> Advice:
+    """The answer: the recommendation phrased, with what training with it needs."""
+    frame, profile = prepared.frame, prepared.profile
+    recommendation = recommendation_from(frame, profile, prepared.listed, search, decision)
     return Advice(
         input=InputInfo(
             path=table.path,
@@ -221,8 +252,8 @@ def recommend(
             columns=int(frame.shape[1]),
         ),
         profile=profile,
-        shortlist=listed,
-        search=result,
+        shortlist=prepared.listed,
+        search=search,
         recommendation=recommendation,
         coding=target_coding(frame, profile, recommendation.loss),
     )

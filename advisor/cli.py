@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import os
 import re
 import shlex
 import sys
@@ -652,8 +653,13 @@ class _progress:
             self.bar.__exit__(*exc_info)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return (and, as a script, exit with) the exit code."""
+def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> int:
+    """Run the CLI; return (and, as a script, exit with) the exit code.
+
+    ``started`` (a ``time.monotonic()`` instant) is when the user's command began: the
+    process's start for the console script, so ``--budget`` covers the interpreter and its
+    imports too. Called in a running process (tests, a notebook), the budget counts from here.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     warnings.simplefilter("ignore", AdvisorWarning)
@@ -665,12 +671,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:
         pass
     try:
-        # the budget counts from here, so the heavy imports inside commands are part of it
+        # the budget counts from the start, so the heavy imports inside commands are part of it
         cli.main(
             args=args,
             prog_name="lossadvisor",
             standalone_mode=False,
-            obj={"started": time.monotonic()},
+            obj={"started": time.monotonic() if started is None else started},
         )
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -709,7 +715,16 @@ def _shown(text: str, *, keep_newlines: bool = False) -> str:
 
 
 def _entry() -> None:
-    sys.exit(main())
+    from advisor._clock import process_started
+
+    code = main(started=process_started())
+    # Everything is written and closed by now; a normal exit would then spend seconds of the
+    # --budget tearing torch and the data down (benchmarks/README.md, "Big files"), so the
+    # process ends at once, its output flushed.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to flush to
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

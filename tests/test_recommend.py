@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from advisor._recommend import profile_for_metric
+from advisor._recommend import (
+    MIN_SEARCH_S,
+    REPORT_RESERVE_S,
+    profile_for_metric,
+    search_budget,
+)
 
 
 def _scale_table(levels: int = 3, n: int = 300) -> pd.DataFrame:
@@ -54,3 +60,11 @@ def test_string_categories_are_not_made_ordinal():
     frame["opinion"] = frame["opinion"].map({1: "red", 2: "green", 3: "blue"})
     profile = _profile(frame, task=None, metric="mae_index")
     assert profile.task.value == "multiclass"
+
+
+def test_the_search_gets_what_the_job_left_less_the_reserve():
+    now = time.monotonic()
+    left = search_budget(60.0, started=now - 20.0)
+    assert 60.0 - 20.0 - REPORT_RESERVE_S - 1.0 < left <= 60.0 - 20.0 - REPORT_RESERVE_S
+    # a job whose reading outran its budget still measures something, briefly
+    assert search_budget(60.0, started=now - 75.0) == MIN_SEARCH_S

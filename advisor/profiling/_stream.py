@@ -67,6 +67,7 @@ except ImportError:  # pragma: no cover - a pandas without it
     _PANDAS_NA = set(pcsv.ConvertOptions().null_values) | {"<NA>", "None"}
 NULL_VALUES = sorted(_PANDAS_NA)
 _MAX_RESTARTS = 64
+_PROBE_FACTOR = 4  # rows looked at first, per distinct value allowed
 _PARQUET_BATCH_ROWS = 131_072
 _BAD_COLUMN = re.compile(r"In CSV column #(\d+):.*?CSV conversion error to (\w+)")
 
@@ -163,7 +164,14 @@ class StreamCounts:
             counts = self.values.setdefault(name, Counter())
             if counts is None:
                 continue
-            tally = pc.value_counts(column.drop_null())
+            present = column.drop_null()
+            # a continuous column shows more than the cap in its first rows already: counting
+            # those is cheap, counting a whole batch of distinct floats is not
+            head = present.slice(0, _PROBE_FACTOR * DISTINCT_CAP)
+            if len(head) < len(present) and len(pc.value_counts(head)) > DISTINCT_CAP:
+                self.values[name] = None
+                continue
+            tally = pc.value_counts(present)
             if len(tally) > DISTINCT_CAP:  # a continuous column: no need to look further
                 self.values[name] = None
                 continue

@@ -9,6 +9,12 @@ the scores so far choose (``_race.py``).
 Both phases are trials of one Optuna study, taken by whichever process is free: this one, and
 any ``lossadvisor worker`` that joins the study (``_work.py``). The decision is read from the
 stored runs, so a resumed study repeats no finished trial or confirmation run.
+
+:func:`confirm` runs three phases, each a function with a typed result: :func:`open_search`
+(splits, fit settings, the study and the plan its processes follow: an
+:class:`OpenedSearch`), :func:`run_search` (this process's share of the exploration and the
+race: a :class:`WorkedSearch`) and :func:`collect` (the finalists' scores, the decision and
+the ``SearchResult``). The budget counts from the first phase's start to the last one's end.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import dataclasses
 import hashlib
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import optuna
@@ -25,7 +31,7 @@ import pandas as pd
 
 from advisor.errors import SearchInterrupted, UsageError
 from advisor.losses import robust_center_scale
-from advisor.records import DataProfile, SearchResult, Shortlist
+from advisor.records import DataProfile, Direction, SearchResult, Shortlist, TrialOutcome
 from advisor.search._decide import Decision, decide
 from advisor.search._prepare import Job, data_digest, fingerprint
 from advisor.search._quiet import quiet_optuna
@@ -37,16 +43,21 @@ from advisor.search._results import (
 )
 from advisor.search._splits import SplitMaker, make_splits
 from advisor.search._storage import describe_storage, open_study
-from advisor.search._work import PLAN_KEY, Interrupted, SearchPlan, Work
+from advisor.search._work import PLAN_KEY, Interrupted, SearchPlan, Work, WorkState
 from advisor.training import FitSettings, metric_direction
 from advisor.training._model import ModelFactory
 
 __all__ = [
     "JOB_KEY",
+    "OpenedSearch",
     "SearchProgress",
+    "WorkedSearch",
+    "collect",
     "confirm",
     "fit_settings_for",
     "interrupted_message",
+    "open_search",
+    "run_search",
     "start_work",
     "study_options",
 ]
@@ -55,6 +66,8 @@ JOB_KEY = "job"
 
 EXPLORE_SHARE = 0.5
 DEFAULT_REPEATS = 3
+# the race ends this long before the budget does: collecting the stored runs and deciding
+COLLECT_RESERVE_S = 0.5
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,18 +138,25 @@ def start_work(
     factory: ModelFactory | None = None,
     on_progress: Callable[[str, int, int, str], None] | None = None,
     splits: SplitMaker | None = None,
+    settings: FitSettings | None = None,
 ) -> Work:
-    """This process's part of a study: the same splits, settings and scale in every process."""
+    """This process's part of a study: the same splits, settings and scale in every process.
+
+    ``settings`` (``fit_settings_for`` of split 0's training rows when None) and ``splits``
+    let a caller that already made them pass them on instead of making them twice.
+    """
     if splits is None:
         splits = make_splits(frame, profile, shortlist, seed=plan.seed)
     explore_data = splits.get(0)
+    if settings is None:
+        settings = fit_settings_for(len(explore_data.y_train), device=device)
     scale = robust_center_scale(explore_data.y_train)[1] if profile.task.is_regression else 1.0
     return Work(
         study,
         plan=plan,
         candidates={c.loss: c for c in shortlist.candidates},
         splits=splits,
-        settings=fit_settings_for(len(explore_data.y_train), device=device),
+        settings=settings,
         scale=scale,
         prior=shortlist.losses,
         metric=shortlist.metric,
@@ -150,8 +170,7 @@ def interrupted_message(failed: int, *, storage: str | None, study_name: str) ->
     """One line: what Ctrl-C left behind, and the parameters that continue the search."""
     if not storage:
         return (
-            "interrupted; the in-memory study is lost (pass `storage` to make a search "
-            "resumable)"
+            "interrupted; the in-memory study is lost (pass `storage` to make a search resumable)"
         )
     return (
         f"interrupted; {failed} trial(s) in flight marked failed, finished ones kept; resume "
@@ -182,7 +201,7 @@ def confirm(
         frame: the table that was profiled (features and target).
         profile: its profile.
         shortlist: the candidates and the validation metric.
-        budget_s: wall-clock seconds for the whole confirmation.
+        budget_s: wall-clock seconds for the whole confirmation, from this call to its return.
         trials: exploration trials (default: 4 per candidate).
         seed: makes the run reproducible.
         storage, study_name, resume: any Optuna storage URL (``journal:PATH`` for a journal
@@ -203,97 +222,187 @@ def confirm(
         raise UsageError(f"`budget_s` must be a positive number of seconds, got {budget_s!r}")
     if trials is not None and trials < 1:
         raise UsageError(f"`trials` must be at least 1, got {trials!r}")
-    started = time.monotonic()
-    n_candidates = len(shortlist.candidates)
-    max_trials = trials if trials is not None else 4 * n_candidates
-    direction = metric_direction(shortlist.metric)
-    name = study_name or _default_study_name(profile, shortlist, seed)
-    digest = job.digest if job is not None else data_digest(frame)
     with quiet_optuna():
-        splits = make_splits(frame, profile, shortlist, seed=seed)
-        max_steps = fit_settings_for(len(splits.get(0).y_train), device=device).max_steps
-        study = open_study(
-            storage=storage,
-            study_name=name,
-            direction=direction,
-            resume=resume,
-            options=study_options(shortlist, max_steps=max_steps, seed=seed),
-            fingerprint=fingerprint(
-                profile,
-                shortlist,
-                seed=seed,
-                digest=digest,
-                sample=job.sample if job is not None else None,
-            ),
-        )
-        now = time.time()
-        plan = SearchPlan(
-            max_trials=max_trials,
-            repeats=int(shortlist.settings.get("repeats", DEFAULT_REPEATS)),
-            explore_until=now + EXPLORE_SHARE * budget_s,
-            deadline=now + budget_s,
-            seed=seed,
-        )
-        study.set_user_attr(PLAN_KEY, plan.to_dict())
-        if storage and job is not None and job.path:
-            study.set_user_attr(JOB_KEY, job.to_dict())
-
-        def tell(phase: str, done: int, total: int, best: str) -> None:
-            if progress is not None:
-                progress(
-                    SearchProgress(
-                        phase=phase,
-                        done=done,
-                        total=total,
-                        elapsed_s=time.monotonic() - started,
-                        budget_s=budget_s,
-                        best=best,
-                    )
-                )
-
-        work = start_work(
-            study,
+        opened = open_search(
             frame,
             profile,
             shortlist,
-            plan=plan,
+            budget_s=budget_s,
+            trials=trials,
+            seed=seed,
+            storage=storage,
+            study_name=study_name,
+            resume=resume,
             device=device,
-            factory=factory,
-            on_progress=tell,
-            splits=splits,
+            job=job,
         )
-        try:
-            state = work.run()
-        except Interrupted as exc:
-            raise SearchInterrupted(
-                interrupted_message(exc.failed, storage=storage, study_name=name)
-            ) from None
-        trials_now = study.get_trials(deepcopy=False)
-    race = state.race
+        worked = run_search(opened, frame, profile, shortlist, factory=factory, progress=progress)
+    return collect(opened, worked, shortlist)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class OpenedSearch:
+    """A study ready to work on: its plan, splits, and the settings every fit of it uses."""
+
+    study: optuna.Study
+    name: str
+    storage: str | None
+    plan: SearchPlan
+    splits: SplitMaker
+    settings: FitSettings
+    direction: Direction
+    budget_s: float
+    started: float  # time.monotonic() when the confirmation began: its budget counts from it
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WorkedSearch:
+    """What this process's work on the study left: the decided race and every stored trial."""
+
+    state: WorkState
+    outcomes: Mapping[int, TrialOutcome]  # the exploration trials this process trained
+    trials: tuple[optuna.trial.FrozenTrial, ...]
+
+
+def open_search(
+    frame: pd.DataFrame,
+    profile: DataProfile,
+    shortlist: Shortlist,
+    *,
+    budget_s: float,
+    trials: int | None,
+    seed: int,
+    storage: str | None,
+    study_name: str | None,
+    resume: bool,
+    device: str,
+    job: Job | None,
+) -> OpenedSearch:
+    """Make the splits, open (or resume) the study and store the plan its processes follow.
+
+    The plan's times count from this call: making the splits and opening the study are part
+    of the budget, so the search ends when its budget says, not that much later.
+    """
+    started, begun = time.monotonic(), time.time()
+    direction = metric_direction(shortlist.metric)
+    name = study_name or _default_study_name(profile, shortlist, seed)
+    # only a stored study is joined by other processes, which must check the data is the same
+    digest = (job.digest if job is not None else data_digest(frame)) if storage else ""
+    splits = make_splits(frame, profile, shortlist, seed=seed)
+    settings = fit_settings_for(len(splits.get(0).y_train), device=device)
+    study = open_study(
+        storage=storage,
+        study_name=name,
+        direction=direction,
+        resume=resume,
+        options=study_options(shortlist, max_steps=settings.max_steps, seed=seed),
+        fingerprint=fingerprint(
+            profile,
+            shortlist,
+            seed=seed,
+            digest=digest,
+            sample=job.sample if job is not None else None,
+        ),
+    )
+    plan = SearchPlan(
+        max_trials=trials if trials is not None else 4 * len(shortlist.candidates),
+        repeats=int(shortlist.settings.get("repeats", DEFAULT_REPEATS)),
+        explore_until=begun + EXPLORE_SHARE * budget_s,
+        deadline=begun + budget_s - COLLECT_RESERVE_S,
+        seed=seed,
+    )
+    study.set_user_attr(PLAN_KEY, plan.to_dict())
+    if storage and job is not None and job.path:
+        study.set_user_attr(JOB_KEY, job.to_dict())
+    return OpenedSearch(
+        study=study,
+        name=name,
+        storage=storage,
+        plan=plan,
+        splits=splits,
+        settings=settings,
+        direction=direction,
+        budget_s=budget_s,
+        started=started,
+    )
+
+
+def run_search(
+    opened: OpenedSearch,
+    frame: pd.DataFrame,
+    profile: DataProfile,
+    shortlist: Shortlist,
+    *,
+    factory: ModelFactory | None = None,
+    progress: Callable[[SearchProgress], None] | None = None,
+) -> WorkedSearch:
+    """Take the study's trials until its race is decided: exploration, then the race's rounds.
+
+    Raises:
+        SearchInterrupted: Ctrl-C; the trials in flight were told failed.
+    """
+
+    def tell(phase: str, done: int, total: int, best: str) -> None:
+        if progress is not None:
+            progress(
+                SearchProgress(
+                    phase=phase,
+                    done=done,
+                    total=total,
+                    elapsed_s=time.monotonic() - opened.started,
+                    budget_s=opened.budget_s,
+                    best=best,
+                )
+            )
+
+    work = start_work(
+        opened.study,
+        frame,
+        profile,
+        shortlist,
+        plan=opened.plan,
+        factory=factory,
+        on_progress=tell,
+        splits=opened.splits,
+        settings=opened.settings,
+    )
+    try:
+        state = work.run()
+    except Interrupted as exc:
+        message = interrupted_message(exc.failed, storage=opened.storage, study_name=opened.name)
+        raise SearchInterrupted(message) from None
+    trials = tuple(opened.study.get_trials(deepcopy=False))
+    return WorkedSearch(state=state, outcomes=dict(work.outcomes), trials=trials)
+
+
+def collect(
+    opened: OpenedSearch, worked: WorkedSearch, shortlist: Shortlist
+) -> tuple[SearchResult, Decision]:
+    """Each finalist's scores over the race's splits, the decision, and the search's record."""
+    race = worked.state.race
     assert race is not None
-    histories = _histories(trials_now, state.finalists)
+    finalists = worked.state.finalists
+    histories = _histories(worked.trials, finalists)
     results = tuple(
-        candidate_result(
-            loss, state.finalists[loss], race.scores[loss], history=histories.get(loss, ())
-        )
-        for loss in state.finalists
+        candidate_result(loss, finalists[loss], race.scores[loss], history=histories.get(loss, ()))
+        for loss in finalists
     )
     decision = decide(
         results,
         prior=shortlist.losses,
         metric=shortlist.metric,
-        maximize=direction == "maximize",
+        maximize=opened.direction == "maximize",
         contenders=race.live,
     )
-    all_outcomes = explore_outcomes(trials_now, work.outcomes)
+    all_outcomes = explore_outcomes(worked.trials, worked.outcomes)
     search = SearchResult(
         metric=shortlist.metric,
-        direction=direction,
-        budget_s=round(float(budget_s), 2),
-        elapsed_s=round(time.monotonic() - started, 2),
+        direction=opened.direction,
+        budget_s=round(float(opened.budget_s), 2),
+        elapsed_s=round(time.monotonic() - opened.started, 2),
         trials=len(all_outcomes),
-        storage=describe_storage(storage),
-        study_name=name,
+        storage=describe_storage(opened.storage),
+        study_name=opened.name,
         results=results,
         comparison=decision.comparison,
         outcomes=all_outcomes,

@@ -159,14 +159,19 @@ def prepare(
     sample: int | None = None,
     seed: int = 0,
     decimal: str | None = None,
+    content_hash: bool = True,
 ) -> Prepared:
     """Read, sample, profile and shortlist the table: the steps every search process shares.
+
+    ``content_hash=False`` leaves ``Job.digest`` empty: hashing a large file costs about a
+    second per GB, and only a stored study, which other processes join, needs to know its data
+    by its content.
 
     Raises:
         InputFileError, DataError, UsageError, RuleError: as the stages they come from.
     """
     path = None if isinstance(source, pd.DataFrame) else os.path.abspath(os.fspath(source))
-    digest = data_digest(source)
+    digest = data_digest(source) if content_hash else ""
     frame = read_table(source, sample=sample, seed=seed, decimal=decimal)
     profile = profile_for_metric(frame, target=target, task=task, metric=metric, path=path)
     listed = shortlist(profile, objective=objective, rules=load_rules(rules), metric=metric)

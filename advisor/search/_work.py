@@ -439,7 +439,6 @@ class Work:
             )
             by_split.setdefault(split, []).append((trial, member))
         numbers = sorted(by_split)
-        left = self.plan.deadline - time.time()
         started = time.monotonic()
         try:
             results = fit_splits(
@@ -448,7 +447,8 @@ class Work:
                 settings=self.settings,
                 data_seeds=[self.plan.seed + s for s in numbers],
                 factory=self.factory,
-                deadline=time.monotonic() + max(left, 0.0),
+                # the plan's instant itself: encoding new splits must not move it later
+                deadline=_monotonic(self.plan.deadline),
                 should_stop=lambda index, step, score: self._ctrl_c.check() or False,
             )
         finally:

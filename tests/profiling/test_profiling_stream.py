@@ -132,6 +132,20 @@ def test_distinct_values_are_counted_up_to_the_cap(monkeypatch):
     assert counts.values["many"] is None and counts.values["few"][1] == 24
 
 
+def test_a_column_is_given_up_on_from_its_first_rows_or_its_whole_batch(monkeypatch):
+    # the first 4 x cap rows decide cheaply when they already hold too many values; when they
+    # do not, the whole batch is counted: the counts are the same either way
+    monkeypatch.setattr(_stream, "DISTINCT_CAP", 10)
+    rng = np.random.default_rng(0)
+    late = np.concatenate([np.zeros(40), np.arange(60.0)])  # many values only after row 40
+    few = rng.integers(0, 5, size=100)
+    counts = StreamCounts()
+    counts.add(pa.record_batch({"early": np.arange(100.0), "late": late, "few": few}))
+    assert counts.values["early"] is None and counts.values["late"] is None
+    assert counts.values["few"] == {int(v): int((few == v).sum()) for v in np.unique(few)}
+    assert counts.missing == {"early": 0, "late": 0, "few": 0}
+
+
 def test_decimal_comma_and_currency_files_stream_like_they_read(tmp_path, streaming):
     rng = np.random.default_rng(11)
     n = 3_000

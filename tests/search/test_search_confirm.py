@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 import warnings
 
 import numpy as np
@@ -16,7 +17,13 @@ from advisor.errors import UsageError
 from advisor.profiling import profile_frame
 from advisor.records import DataProfile, LossId, Shortlist
 from advisor.search import SearchProgress, confirm
-from advisor.search._confirm import _sampler
+from advisor.search._confirm import (
+    COLLECT_RESERVE_S,
+    EXPLORE_SHARE,
+    _sampler,
+    fit_settings_for,
+    open_search,
+)
 from advisor.selection import shortlist
 
 BUDGET = 8.0
@@ -139,3 +146,43 @@ def test_the_sampler_passes_on_no_experimental_warning() -> None:
         sampler = _sampler(0, n_startup_trials=3)
     assert isinstance(sampler, optuna.samplers.TPESampler)
     assert not [w for w in caught if issubclass(w.category, optuna.exceptions.ExperimentalWarning)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("budget", [2.0, 4.0])
+def test_a_search_cut_by_its_budget_ends_within_it(table, budget) -> None:
+    # far more trials than the budget buys: time, not the trial count, ends each phase; the
+    # splits, the study and the decision are inside the budget, not added to it
+    frame, profile, listed = table
+    begun = time.monotonic()
+    search, decision = confirm(frame, profile, listed, budget_s=budget, trials=60, seed=0)
+    wall = time.monotonic() - begun
+    assert search.trials < 60
+    assert search.elapsed_s <= budget + 0.1 and wall <= budget + 0.1
+    assert decision.chosen in listed.losses
+
+
+def test_the_phases_share_one_plan_settings_and_direction(table) -> None:
+    frame, profile, listed = table
+    begun = time.time()
+    opened = open_search(
+        frame,
+        profile,
+        listed,
+        budget_s=10.0,
+        trials=None,
+        seed=0,
+        storage=None,
+        study_name=None,
+        resume=False,
+        device="cpu",
+        job=None,
+    )
+    plan = opened.plan
+    # the plan counts from the phase's start: the splits and the study are part of the budget
+    assert plan.deadline == pytest.approx(begun + 10.0 - COLLECT_RESERVE_S, abs=0.05)
+    assert plan.explore_until == pytest.approx(begun + EXPLORE_SHARE * 10.0, abs=0.05)
+    assert plan.max_trials == 4 * len(listed.candidates)
+    assert opened.settings == fit_settings_for(len(opened.splits.get(0).y_train))
+    assert opened.direction == "minimize"
+    assert opened.study.user_attrs["plan"] == plan.to_dict()
