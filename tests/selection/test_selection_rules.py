@@ -348,6 +348,15 @@ THRESHOLDS = [
         ("positive-skewed-mse-lower", "regression_positive", None, "skewness", v, f)
         for v, f in [(1.99, False), (2.01, True)]
     ],
+    # a mass at zero: the long tail is the amounts, not label errors (judged as usual)
+    *[
+        ("metric-outliers", "regression", None, "zero_fraction", v, f)
+        for v, f in [(0.049, True), (0.05, False)]
+    ],
+    *[
+        ("robust-validation", "regression", None, "zero_fraction", v, f)
+        for v, f in [(0.049, True), (0.05, False)]
+    ],
     # target.zero_fraction >= 0.05 and target.skewness > 1 on non-negative amounts
     *[
         ("zero-inflated-amounts", "regression", None, "zero_fraction", v, f)
@@ -378,7 +387,7 @@ THRESHOLDS = [
 def test_threshold(rule_id, task, objective, key, value, expected):
     extra = {"std": 0.0} if key == "mad" else {}  # robust scale falls back to std when MAD is 0
     if key == "zero_fraction":
-        extra = dict(AMOUNTS)
+        extra = dict(AMOUNTS, outlier_rate=0.1, residual_rate=0.1)
     c = case(task, objective=objective, **{key: value}, **extra)
     assert fired(c)[rule_id] is expected
 
