@@ -30,6 +30,9 @@ from advisor.errors import AdvisorError, AdvisorWarning
 
 __all__ = ["PARAMETER_FLAGS", "cli", "main", "render_error", "render_message"]
 
+# seconds that writing an HTML report takes after the search (matplotlib's import, 3 figures)
+HTML_REPORT_S = 3.0
+
 TASKS = [
     "regression",
     "regression_count",
@@ -366,6 +369,8 @@ def recommend(
         )
     if report:
         _check_report(report, table.path)
+        # the report's figures are drawn after the search, inside --budget: the search gets less
+        settings["budget_s"] -= HTML_REPORT_S
     with _warnings_to_stderr(quiet), _progress(enabled=not (no_search or quiet)) as progress:
         advice = run(
             table.path,

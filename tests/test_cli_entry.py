@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from advisor._recommend import REPORT_RESERVE_S
+from advisor.cli import HTML_REPORT_S, main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -42,3 +43,14 @@ def test_the_search_budget_counts_from_the_process_start() -> None:
     search = json.loads(done.stdout)["search"]
     assert search["budget_s"] <= 20.0 - REPORT_RESERVE_S - 2.0
     assert search["elapsed_s"] <= search["budget_s"]
+
+
+def test_a_report_takes_its_drawing_time_from_the_search(tmp_path, capsys) -> None:
+    shares = {}
+    for name, extra in (("plain", ()), ("report", ("--report", str(tmp_path / "r.html")))):
+        args = ["recommend", str(EXAMPLES / "wine.csv"), "--json", "--budget", "12", *extra]
+        assert main(args) == 0
+        shares[name] = json.loads(capsys.readouterr().out)["search"]["budget_s"]
+    assert shares["plain"] > 12.0 - REPORT_RESERVE_S - HTML_REPORT_S
+    assert shares["report"] <= 12.0 - REPORT_RESERVE_S - HTML_REPORT_S
+    assert (tmp_path / "r.html").stat().st_size > 0
