@@ -18,6 +18,11 @@ Outlier measures (``OutlierStats``):
   the standardised target on standardised, median-imputed numeric features. It catches label
   noise that hides inside the marginal distribution. ``None`` without numeric features.
 * ``rate``: the largest of those available.
+
+The residual fit's evidence also says how far the farthest numeric feature value lies from
+its column's mean, in standard deviations (``feature_max_abs_z``, on the same rows): a few
+extreme feature values let a log-link head (Poisson, Gamma, Tweedie) extrapolate to
+``exp(large)`` on held-out rows.
 """
 
 from __future__ import annotations
@@ -261,6 +266,9 @@ def _residual_rate(
     t_scale = float(target.std())
     if x.shape[1] == 0 or t_scale == 0:
         return None, {}
+    # how far the farthest feature value lies from its column's mean, in standard deviations:
+    # a log-link head turns such a value into exp(large) on rows beyond the training range
+    farthest = round(float(np.abs(x).max()), 2)
     t = (target - target.mean()) / t_scale
     if x.shape[1] > RESIDUAL_FEATURES:
         correlation = np.abs(x.T @ t) / t.size
@@ -276,6 +284,7 @@ def _residual_rate(
         "residual_fit_rows": int(t.size),
         "residual_fit_features": int(x.shape[1]),
         "residual_fit_mad_reduction": round(explained, 4),
+        "feature_max_abs_z": farthest,
     }
 
 

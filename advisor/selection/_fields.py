@@ -95,6 +95,7 @@ FIELDS: Mapping[str, FieldSpec] = {
         _number("features.missing_rate", "share of missing feature cells"),
         _number("features.n_categorical", "categorical feature columns"),
         _number("features.n_numeric", "numeric feature columns"),
+        _number("features.max_abs_z", "farthest numeric feature value from its mean, in SDs"),
     )
 }
 
@@ -163,6 +164,7 @@ def profile_fields(
         "features.missing_rate": profile.features.missing_rate,
         "features.n_categorical": feature_counts.get("categorical", 0),
         "features.n_numeric": feature_counts.get("numeric", 0),
+        "features.max_abs_z": profile.evidence.get("feature_max_abs_z"),
     }
     missing = set(FIELDS) - set(values)
     assert not missing, f"profile_fields does not fill {sorted(missing)}"

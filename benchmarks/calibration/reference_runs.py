@@ -14,7 +14,9 @@ exists with the same protocol is skipped, so the run resumes where it stopped. T
 from the cheapest to the dearest. ``_summary.json`` there totals the compute.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/calibration/reference_runs.py``
-(build the corpus first); ``--quick`` checks the harness (2 seeds, 1 rate, 60 steps).
+(build the corpus first); ``--quick`` checks the harness (2 seeds, 1 rate, 60 steps);
+``--refresh`` redoes the stored tables' profiles, rule fields and shortlists without training
+(after a new profile measurement or rule).
 """
 
 from __future__ import annotations
@@ -218,6 +220,38 @@ def reference_table(
     }
 
 
+def refresh(corpus: Path, out: Path, *, only: list[str] | None = None) -> list[str]:
+    """Re-profile every stored table and redo its rule fields and shortlists, keeping its runs.
+
+    A new profile measurement or a new rule changes what the rules see, not what the losses
+    scored, so the stored training results stand and only the rules' view is redone (seconds
+    per table, no training). Returns the names refreshed.
+    """
+    manifest = {
+        e["name"]: e for e in json.loads((corpus / "manifest.json").read_text())["datasets"]
+    }
+    done = []
+    for path in sorted(out.glob("[!_]*.json")):
+        record = json.loads(path.read_text())
+        entry = manifest.get(record["name"])
+        if entry is None or (only and record["name"] not in only):
+            continue
+        metric = MetricId(record["primary_metric"])
+        profile = advisor.profile(
+            corpus / entry["files"]["train"], target=record["target"], task=record["task"]
+        )
+        fields = profile_fields(profile, parse_objective(None), metric)
+        record["profile"] = profile.to_dict()
+        record["fields"] = {k: v for k, v in fields.items() if _jsonable(v)}
+        record["shortlist"] = _shortlist(profile, metric)
+        record["shortlist_auto_metric"] = _shortlist(profile, None)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, separators=(",", ":")) + "\n")
+        tmp.replace(path)
+        done.append(record["name"])
+    return done
+
+
 def _jsonable(value: Any) -> bool:
     try:
         json.dumps(value)
@@ -337,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=[], help="table names to run")
     parser.add_argument("--quick", action="store_true", help="2 seeds, 1 rate, 60 steps")
     parser.add_argument("--no-batch", action="store_true", help="train the seeds one after another")
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="re-profile the stored tables and redo their rule fields and shortlists (no training)",
+    )
     args = parser.parse_args(argv)
     if not (args.corpus / "manifest.json").exists():
         print(
@@ -345,6 +384,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.refresh:
+        names = refresh(args.corpus, args.out, only=args.only)
+        print(f"refreshed the profile, fields and shortlists of {len(names)} tables")
+        return 0
     run(args.corpus, args.out, quick=args.quick, only=args.only, batch_seeds=not args.no_batch)
     return 0
 

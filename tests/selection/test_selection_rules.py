@@ -7,6 +7,7 @@ below and just above, so a silently edited number in the YAML fails a test.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import pytest
@@ -53,6 +54,12 @@ SOFT_BINARY = case("binary", encoding="probability", ratio=4.0)  # a click-throu
 AMOUNTS = dict(min=0.0, median=30.0, mean=170.0, std=870.0, is_non_negative=True, skewness=27.0)
 ZERO_AMOUNTS = case("regression", zero_fraction=0.23, **AMOUNTS)
 
+
+def far_features(task: str, z: float) -> Case:
+    """A profile whose farthest numeric feature value lies ``z`` SDs from its mean."""
+    return Case(dataclasses.replace(make_profile(task), evidence={"feature_max_abs_z": z}))
+
+
 # rule id -> (a case that fires it, a case that does not). ``None``: the rule has no condition.
 RULE_CASES: dict[str, tuple[Case, Case | None]] = {
     # problem_type
@@ -68,6 +75,7 @@ RULE_CASES: dict[str, tuple[Case, Case | None]] = {
     "positive-skewed-mse-lower": (PRICES, case("regression_positive", skewness=1.2)),
     "zero-inflated-amounts": (ZERO_AMOUNTS, case("regression", zero_fraction=0.01, **AMOUNTS)),
     "log-link-non-negative": (REG, ZERO_AMOUNTS),
+    "extreme-features-log-link-lower": (far_features("regression_count", 30.0), COUNTS),
     "probabilistic-output": (
         case("regression", objective="calibrated-probabilities"),
         case("binary", objective="calibrated-probabilities"),
@@ -450,3 +458,19 @@ def test_log_link_losses_never_reach_a_target_with_negative_values():
         assert not {"poisson", "tweedie"} & {loss.value for loss in result.losses}
         if metric:
             assert {"poisson", "tweedie"} <= named  # metric-given-deviance named them
+
+
+@pytest.mark.parametrize("z, expected", [(15.0, False), (15.01, True)])
+def test_extreme_features_threshold(z, expected):
+    assert fired(far_features("regression_positive", z))["extreme-features-log-link-lower"] is (
+        expected
+    )
+
+
+def test_extreme_features_take_the_log_link_off_the_top_of_a_count_shortlist():
+    # a log-link head extrapolates to exp(large) on a feature value far beyond the bulk: the
+    # count rules' Poisson lead gives way to the task's reference loss
+    hand = load_rules(calibrated=False)
+    assert shortlist(COUNTS.profile, rules=hand).losses[0].value == "poisson"
+    far = far_features("regression_count", 40.0).profile
+    assert shortlist(far, rules=hand).losses[0].value == "mse"
