@@ -9,6 +9,12 @@ thread (``OMP_NUM_THREADS=1``), pinned to the same two cores when ``--cores`` is
 confirmation runs) over the span from the first trial's start to the last one's end, read from
 the storage, so interpreter start-up is not part of it. Prints both rates and their ratio
 (target >= 1.7 on 2 cores).
+
+Below each rate, every process's time sheet (``search/_clock.py``, stored in the study): when
+its first trial started after the study's first one (``joined``), its share of its own span
+spent training (``busy``), and its seconds per phase training, on storage (reading, replaying,
+queueing, claiming) and waiting (nothing to take). These explain the ratio: two processes are
+twice as fast only if both join at once and train all the time.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from advisor.search._clock import ACTIVITIES, CLOCK_PREFIX, Clock
+
 
 def _table(rows: int, path: str) -> None:
     rng = np.random.default_rng(0)
@@ -37,16 +45,37 @@ def _command(args: list[str], cores: str | None) -> list[str]:
     return [*prefix, sys.executable, "-m", "advisor", *args]
 
 
-def _rate(url: str) -> tuple[int, float, dict]:
+def _rate(url: str) -> tuple[int, float, dict, list[str]]:
     study = optuna.load_study(study_name="bench", storage=url)
     done = [t for t in study.trials if t.state.is_finished() and t.datetime_complete]
     start = min(t.datetime_start for t in done)
     end = max(t.datetime_complete for t in done)
     by_process: dict = {}
+    first: dict = {}
     for trial in done:
         pid = trial.system_attrs.get("lossadvisor:owner", {}).get("pid")
         by_process[pid] = by_process.get(pid, 0) + 1
-    return len(done), (end - start).total_seconds(), by_process
+        first[pid] = min(first.get(pid, trial.datetime_start), trial.datetime_start)
+    sheets = []
+    for key, stored in sorted(study.user_attrs.items()):
+        if not key.startswith(CLOCK_PREFIX):
+            continue
+        pid = int(key.rsplit(":", 1)[1])
+        sheet = Clock.summary(stored)
+        joined = (first[pid] - start).total_seconds() if pid in first else float("nan")
+        phases = "; ".join(
+            f"{phase} "
+            + ", ".join(
+                f"{activity} {sheet.get(f'{phase}/{activity}', 0.0):.1f} s"
+                for activity in ACTIVITIES
+            )
+            for phase in ("explore", "confirm")
+        )
+        sheets.append(
+            f"  pid {pid}: {by_process.get(pid, 0)} trials, joined +{joined:.1f} s, "
+            f"span {sheet['span']:.1f} s, busy {sheet['busy']:.0%} ({phases})"
+        )
+    return len(done), (end - start).total_seconds(), by_process, sheets
 
 
 def _run(data: str, folder: str, *, workers: int, trials: int, budget: float, cores) -> tuple:
@@ -104,7 +133,7 @@ def main() -> None:
         _table(args.rows, data)
         rates = {}
         for workers in (1, 2):
-            count, seconds, by_process = _run(
+            count, seconds, by_process, sheets = _run(
                 data,
                 folder,
                 workers=workers,
@@ -117,6 +146,7 @@ def main() -> None:
                 f"{workers} process(es): {count} trials in {seconds:.1f} s "
                 f"= {rates[workers]:.2f} trials/s (per process: {sorted(by_process.values())})"
             )
+            print("\n".join(sheets))
     print(f"two workers / one: {rates[2] / rates[1]:.2f}x (target >= 1.7 on 2 cores)")
 
 

@@ -27,7 +27,7 @@ from optuna.trial import TrialState
 
 from advisor.search._storage import GRACE_S, HEARTBEAT_S
 
-__all__ = ["Beating", "owner", "sweep"]
+__all__ = ["Beating", "owner", "owner_is_dead", "sweep"]
 
 OWNER_KEY = "lossadvisor:owner"
 BEAT_KEY = "lossadvisor:beat"
@@ -50,7 +50,7 @@ def owner() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": pid, "start": _start_ticks(pid)}
 
 
-def _owner_is_dead(record: Any) -> bool:
+def owner_is_dead(record: Any) -> bool:
     """True only when the owner certainly is gone: same host, and no such process (any more)."""
     if not isinstance(record, dict) or record.get("host") != socket.gethostname():
         return False
@@ -159,7 +159,7 @@ def sweep(study: optuna.Study) -> int:
             started = trial.datetime_start or datetime.datetime.now()
             stale = (datetime.datetime.now() - started).total_seconds() > GRACE_S
         else:
-            stale = _owner_is_dead(record)
+            stale = owner_is_dead(record)
             if not stale and not _beats(storage):
                 beat = trial.system_attrs.get(BEAT_KEY)
                 stale = beat is not None and now - float(beat) > GRACE_S

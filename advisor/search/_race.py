@@ -19,7 +19,7 @@ from advisor.search._decide import EQUIVALENCE, decide, settled
 from advisor.search._results import candidate_result
 from advisor.search._splits import N_SPLITS
 
-__all__ = ["RacePlan", "contenders", "plan_race"]
+__all__ = ["RacePlan", "contenders", "first_round", "plan_race"]
 
 MIN_REPEATS = 2
 MAX_REPEATS = N_SPLITS - 1
@@ -42,6 +42,16 @@ class RacePlan:
 
 def _round(done: int, count: int) -> range:
     return range(done + 1, done + count + 1)
+
+
+def first_round(repeats: int) -> range:
+    """The splits of the race's first round: every finalist runs them, whatever the scores.
+
+    Example:
+        >>> list(first_round(3))
+        [1, 2, 3]
+    """
+    return _round(0, min(MAX_REPEATS, max(repeats, MIN_REPEATS)))
 
 
 def contenders(
@@ -96,7 +106,7 @@ def plan_race(
     done = 0
     while done < MAX_REPEATS:
         if done == 0:
-            count = min(MAX_REPEATS, max(repeats, MIN_REPEATS))
+            count = len(first_round(repeats))
         else:
             racing = contenders(scores, live, prior=prior, metric=metric, maximize=maximize)
             if len(racing) < 2:

@@ -14,10 +14,14 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import optuna
 
 from advisor.errors import StudyMismatchError, UsageError
+
+if TYPE_CHECKING:
+    import sqlalchemy
 
 __all__ = [
     "GRACE_S",
@@ -99,6 +103,43 @@ def _rdb_keywords() -> set[str]:
     return set(inspect.signature(optuna.storages.RDBStorage.__init__).parameters)
 
 
+def _sqlite_for_processes(engine: sqlalchemy.engine.Engine) -> None:
+    """SQLite set up for several processes on one study, on every connection of ``engine``.
+
+    - Claims are atomic: Optuna takes a queued trial by reading that it waits, then marking
+      it running, in one transaction (``SELECT ... FOR UPDATE`` on PostgreSQL and MySQL).
+      SQLite has no row locks, and Python's driver only opens a transaction at the first
+      write, so two processes could both read "waiting" and both take the trial, and train
+      it twice. Every transaction here starts with ``BEGIN IMMEDIATE`` (SQLAlchemy's recipe
+      for pysqlite), which takes the write lock first: one process at a time, each for a few
+      milliseconds.
+    - Commits do not wait for the disk: in SQLite's default mode every commit waits for an
+      ``fsync``, and a study commits for each suggested parameter, report, attribute and
+      tell, so a process spent about as long committing as training. In write-ahead-log
+      mode with ``synchronous=NORMAL`` the disk is synced at checkpoints only: a killed
+      process loses no committed trial (only a power cut can take back the last commits,
+      never corrupting the file), and readers do not wait for the writer. All processes
+      must see the file on one machine (not over NFS), as SQLite's locking needs anyway.
+    """
+    from sqlalchemy import event
+
+    def on_connect(connection: Any, record: Any) -> None:
+        connection.isolation_level = None  # the driver opens no transaction of its own
+        cursor = connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+    engine.dispose()  # the connections Optuna opened to create the tables predate the listener
+
+
 def build_storage(url: str | None) -> optuna.storages.BaseStorage | None:
     """The Optuna storage of a URL: journal file, relational with heartbeats, or None (memory).
 
@@ -133,13 +174,16 @@ def build_storage(url: str | None) -> optuna.storages.BaseStorage | None:
         callback = {stale if stale in _rdb_keywords() else "failed_trial_callback": retry}
         with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
+            storage = optuna.storages.RDBStorage(
                 url_for_engine,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=max(1, round(HEARTBEAT_S)),
                 grace_period=max(2, round(GRACE_S)),
                 **callback,
             )
+        if url.startswith("sqlite"):
+            _sqlite_for_processes(storage.engine)
+        return storage
     except ImportError:  # SQLAlchemy could not import the dialect's driver (Optuna rewraps it)
         dialect = url.split(":", 1)[0].split("+", 1)[0]
         driver = _DRIVERS.get(dialect, f"the Python driver of {dialect!r}")
@@ -233,7 +277,7 @@ def load_study(
             except KeyError:
                 if time.monotonic() >= patience:
                     raise
-                time.sleep(0.5)  # a worker started beside recommend: the study comes soon
+                time.sleep(0.1)  # a worker started beside recommend: the study comes soon
     except KeyError:
         raise UsageError(
             f"no study {study_name!r} in {describe_storage(storage)}; start it with "

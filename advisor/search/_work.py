@@ -8,9 +8,15 @@ the same stored state, so it makes no difference which process trains what:
   parameters, retries of trials whose process died), train them as one stacked run, tell them;
 - confirmation: once exploration is over and none of its trials still runs, replay the race
   from the stored runs (``plan_race``); queue the current round's missing runs as trials
-  (``phase`` ``confirm``, one per finalist and split), and claim a share of its splits: all
-  the round's finalists on one split train in one stack, so each split's comparison is paired;
+  (``phase`` ``confirm``, one per finalist and split), and claim an equal share of them
+  (``_claims.py``), trained as one stack; every run of a split uses the same rows and data
+  order whoever trains it, so each split's comparison stays paired;
+- at exploration's end, a process with no trial left to ask does not wait for the others'
+  last batches: it starts the first round for the losses none of them samples (their best
+  setting is final, and the first round runs every finalist);
 - the race is finished when ``plan_race`` says so; every process then reads the same decision.
+
+Each process adds up where its time goes (``_clock.py``) and leaves the sums in the study.
 
 A process stamps the trials it takes and keeps them beating (``_liveness.py``); it sweeps
 the study for trials of dead processes as it goes. On Ctrl-C its trials in flight are told
@@ -19,6 +25,7 @@ failed, so nothing is left running, and the caller says how to resume.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import math
@@ -35,9 +42,11 @@ import optuna
 from optuna.trial import TrialState
 
 from advisor.records import Candidate, LossId, MetricId, TrialOutcome
+from advisor.search._claims import holders, plan_claim, take
+from advisor.search._clock import CLOCK_PREFIX, Clock
 from advisor.search._explore import BATCH_TRIALS, best_settings, enqueue_defaults, train_batch
-from advisor.search._liveness import OWNER_KEY, Beating, owner, sweep
-from advisor.search._race import RacePlan, plan_race
+from advisor.search._liveness import OWNER_KEY, Beating, owner, owner_is_dead, sweep
+from advisor.search._race import RacePlan, first_round, plan_race
 from advisor.search._results import (
     CONFIRM,
     DIVERGED,
@@ -60,7 +69,7 @@ PLAN_KEY = "plan"
 ROUNDS_KEY = "race_rounds"
 WORKER_PREFIX = "worker:"
 POLL_S = 0.2
-ENQUEUE_DELAY_S = HEARTBEAT_S  # how long the others leave a round's queueing to its leader
+ENQUEUE_DELAY_S = HEARTBEAT_S  # the longest the others leave a round's queueing to its leader
 
 
 class Interrupted(Exception):
@@ -149,6 +158,7 @@ class Work:
         self._swept = 0.0
         self._seen = 0.0
         self._me = f"{WORKER_PREFIX}{socket.gethostname()}:{os.getpid()}"
+        self.clock = Clock()
         self._owner = owner()
         self._ctrl_c = _CtrlC()
 
@@ -207,11 +217,13 @@ class Work:
         """
         beating = Beating(self.study)
         guard = _CtrlC()
+        clock = self.clock
         try:
             guard.__enter__()
             self._ctrl_c = guard
             while True:
                 guard.check()
+                begun, trained = time.monotonic(), clock.total("train")
                 self._housekeeping()
                 state = self.state()
                 if state.step is Step.DONE:
@@ -220,16 +232,35 @@ class Work:
                     return state
                 worked = False
                 if state.step is Step.EXPLORE:
-                    worked = self._explore(state, beating)
+                    worked = self._explore(state, beating) or self._confirm_early(beating)
+                elif state.step is Step.WAIT:
+                    worked = self._confirm_early(beating)
                 elif state.step is Step.CONFIRM:
                     worked = self._confirm(state, beating)
+                part = "explore" if state.step in (Step.EXPLORE, Step.WAIT) else "confirm"
+                spent = time.monotonic() - begun - (clock.total("train") - trained)
+                clock.add(part, "storage", spent)
                 if not worked:
-                    time.sleep(POLL_S)
+                    with clock.timing(part, "wait"):
+                        time.sleep(POLL_S)
         except KeyboardInterrupt:
             raise Interrupted(self._fail_in_flight()) from None
         finally:
             guard.__exit__()
             beating.close()
+            self._sign_off()
+
+    def _sign_off(self) -> None:
+        """Leave this process's time sheet in the study (``benchmarks/workers.py`` reads it)
+        and mark it gone, so the others neither count it in their shares nor wait for it."""
+        if self.study._storage is None or isinstance(
+            self.study._storage, optuna.storages.InMemoryStorage
+        ):
+            return
+        key = f"{CLOCK_PREFIX}{self._me.removeprefix(WORKER_PREFIX)}"
+        with contextlib.suppress(Exception):  # a storage gone at exit: nothing to tell
+            self.study.set_user_attr(key, self.clock.to_dict())
+            self.study.set_user_attr(self._me, 0.0)
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
@@ -248,8 +279,8 @@ class Work:
             1 for t in trials if t.state in running and phase(t) == EXPLORE
         )
 
-    def _finished_last(self, trials) -> bool:
-        """Whether this process told the study's most recently finished trial."""
+    def _leader(self, trials) -> dict[str, Any] | None:
+        """The owner of the study's most recently finished trial: it queues the next round."""
         done = [
             t
             for t in trials
@@ -258,9 +289,30 @@ class Work:
             and OWNER_KEY in t.system_attrs
         ]
         if not done:
+            return None
+        return max(done, key=lambda t: t.datetime_complete).system_attrs.get(OWNER_KEY)
+
+    def _may_queue(self, trials, missing: list[tuple[LossId, int]]) -> bool:
+        """Whether this process queues a round's missing runs now.
+
+        The process whose trial completed the last round queues the next one at once; every
+        process that saw the round start at the same moment would otherwise queue its runs
+        twice. The others queue them as soon as that process is known to be gone (ended, or
+        not beating) rather than after a fixed delay, and after ``ENQUEUE_DELAY_S`` in any
+        case (a process that beats but does not queue, e.g. stuck on its storage).
+        """
+        leader = self._leader(trials)
+        if leader is None or leader == self._owner or self._gone(leader):
             return True
-        last = max(done, key=lambda t: t.datetime_complete)
-        return last.system_attrs.get(OWNER_KEY) == self._owner
+        since = self._missing_since.setdefault(tuple(missing), time.monotonic())
+        return time.monotonic() - since >= ENQUEUE_DELAY_S
+
+    def _gone(self, record: Any) -> bool:
+        """A process that left the study, died, or has not shown life for a grace period."""
+        if not isinstance(record, dict) or owner_is_dead(record):
+            return True
+        seen = self.study.user_attrs.get(f"{WORKER_PREFIX}{record.get('host')}:{record.get('pid')}")
+        return not isinstance(seen, float) or time.time() - seen >= GRACE_S
 
     def _workers(self) -> int:
         """Processes that showed life within a grace period (this one included)."""
@@ -325,18 +377,19 @@ class Work:
         beating.take(t._trial_id for t in asked)
         started = time.monotonic()
         try:
-            outcomes = train_batch(
-                self.study,
-                asked,
-                self.candidates,
-                self.splits.get(0),
-                settings=self.settings,
-                deadline=_monotonic(self.plan.explore_until),
-                scale=self.scale,
-                seed=self.plan.seed,
-                factory=self.factory,
-                check=self._ctrl_c.check,
-            )
+            with self.clock.timing("explore", "train"):
+                outcomes = train_batch(
+                    self.study,
+                    asked,
+                    self.candidates,
+                    self.splits.get(0),
+                    settings=self.settings,
+                    deadline=_monotonic(self.plan.explore_until),
+                    scale=self.scale,
+                    seed=self.plan.seed,
+                    factory=self.factory,
+                    check=self._ctrl_c.check,
+                )
         finally:
             beating.drop(t._trial_id for t in asked)
         self.in_flight = []
@@ -353,25 +406,68 @@ class Work:
         race = state.race
         assert race is not None
         trials = self.study.get_trials(deepcopy=False)
-        holders = _holders(trials)
+        held = holders(trials)
         missing = [
             (loss, split)
             for loss, split in race.needed
-            if confirm_key(loss, *state.finalists[loss], split) not in holders
+            if confirm_key(loss, *state.finalists[loss], split) not in held
         ]
-        if missing and not self._finished_last(trials):
-            # the process whose trial completed the last round queues the next one at once;
-            # the others only if it has not after a moment (it may have died): every process
-            # that sees a round start at the same time would queue its runs twice
-            since = self._missing_since.setdefault(tuple(missing), time.monotonic())
-            if time.monotonic() - since < ENQUEUE_DELAY_S:
-                missing = []
+        if missing and not self._may_queue(trials, missing):
+            return False  # another process is queueing the round: claim once it is whole
         rounds = self.study.user_attrs.get(ROUNDS_KEY, {})
         count = len({split for _, split in race.needed})
         if missing and race.round_start and str(race.round_start) not in rounds:
             self.study.set_user_attr(ROUNDS_KEY, {**rounds, str(race.round_start): count})
-        for loss, split in missing:
-            params, lr = state.finalists[loss]
+        self._queue(missing, state.finalists)
+        return self._take_share(race.needed, state.finalists, beating)
+
+    def _confirm_early(self, beating: Beating) -> bool:
+        """At exploration's end, start the race's first round for the losses it has settled.
+
+        When no exploration trial is left to ask but others still train elsewhere, a process
+        would wait for them. A loss none of those trials (and no queued one) samples already
+        has its best setting for good, and the first round runs every finalist on the same
+        splits whatever the others' scores, so its runs are certainly needed: this process
+        queues and trains its share of them now. (Should a trial elsewhere die and exploration
+        reopen, a new trial may still change a loss's best setting; the runs of the old one
+        are then never read, since a run is named by its setting.)
+        """
+        trials = self.study.get_trials(deepcopy=False)
+        exploring = [
+            t
+            for t in trials
+            if phase(t) == EXPLORE and t.state in (TrialState.RUNNING, TrialState.WAITING)
+        ]
+        closed = (
+            counted_explore(trials) + len(exploring) >= self.plan.max_trials
+            or time.time() >= self.plan.explore_until
+        )
+        if not exploring or not closed:
+            return False
+        if any(t.state == TrialState.WAITING or "loss" not in t.params for t in exploring):
+            return False  # a trial not yet sampled could be of any loss
+        busy = {t.params["loss"] for t in exploring}
+        finalists = {
+            loss: setting
+            for loss, setting in best_settings(self.study, self.candidates).items()
+            if loss.value not in busy
+        }
+        needed = tuple(
+            (loss, split) for split in first_round(self.plan.repeats) for loss in finalists
+        )
+        if not needed:
+            return False
+        held = holders(trials)
+        self._queue(
+            [(loss, s) for loss, s in needed if confirm_key(loss, *finalists[loss], s) not in held],
+            finalists,
+        )
+        return self._take_share(needed, finalists, beating)
+
+    def _queue(self, runs: Sequence[tuple[LossId, int]], finalists) -> None:
+        """Queue confirmation runs as waiting trials that any process may take."""
+        for loss, split in runs:
+            params, lr = finalists[loss]
             self.study.enqueue_trial(
                 {},
                 user_attrs={
@@ -383,46 +479,30 @@ class Work:
                     "lr": lr,
                 },
             )
-        claimed = self._claim(race, state.finalists)
+
+    def _take_share(self, needed, finalists, beating: Beating) -> bool:
+        wanted = {confirm_key(loss, *finalists[loss], split): split for loss, split in needed}
+        claimed = self._claim(wanted)
         if not claimed:
             return False
         self._train_confirm(claimed, beating)
         return True
 
-    def _claim(self, race: RacePlan, finalists) -> list[optuna.Trial]:
-        """Claim this process's share of the round's waiting splits (whole splits).
-
-        Two processes that saw the same round start may both have queued its runs; the run of
-        a key is the lowest-numbered trial that holds it, and a waiting copy is failed as a
-        duplicate by whoever finds it.
-        """
-        wanted = {confirm_key(loss, *finalists[loss], split): split for loss, split in race.needed}
-        trials = self.study.get_trials(deepcopy=False)
-        holders = _holders(trials)
-        waiting: dict[int, list] = {}
-        duplicates = []
-        for trial in trials:
-            if trial.state != TrialState.WAITING or phase(trial) != CONFIRM:
-                continue
-            key = trial.user_attrs.get("key")
-            if holders.get(key) != trial.number:
-                duplicates.append(trial)
-            elif key in wanted:
-                waiting.setdefault(wanted[key], []).append(trial)
+    def _claim(self, wanted: Mapping[str, int]) -> list[optuna.Trial]:
+        """Take this process's share of the round's waiting runs (``_claims.py``)."""
+        claim = plan_claim(self.study.get_trials(deepcopy=False), wanted, workers=self._workers())
         storage = self.study._storage
-        for trial in duplicates:
-            if _take(storage, trial):
+        for trial in claim.duplicates:
+            if take(storage, trial):
                 storage.set_trial_system_attr(trial._trial_id, "lossadvisor:failed", "duplicate")
                 self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
-        if not waiting:
-            return []
-        share = max(1, math.ceil(len(waiting) / self._workers()))
         claimed: list[optuna.Trial] = []
         self.in_flight = claimed
-        for split in sorted(waiting)[:share]:
-            for frozen in waiting[split]:
-                if _take(storage, frozen):  # False: another process claimed it first
-                    claimed.append(optuna.Trial(self.study, frozen._trial_id))
+        for frozen in claim.order:
+            if len(claimed) >= claim.share:
+                break
+            if take(storage, frozen):  # False: another process claimed it first
+                claimed.append(optuna.Trial(self.study, frozen._trial_id))
         return claimed
 
     def _train_confirm(self, claimed: list[optuna.Trial], beating: Beating) -> None:
@@ -441,16 +521,17 @@ class Work:
         numbers = sorted(by_split)
         started = time.monotonic()
         try:
-            results = fit_splits(
-                [[m for _, m in by_split[s]] for s in numbers],
-                [self.splits.get(s) for s in numbers],
-                settings=self.settings,
-                data_seeds=[self.plan.seed + s for s in numbers],
-                factory=self.factory,
-                # the plan's instant itself: encoding new splits must not move it later
-                deadline=_monotonic(self.plan.deadline),
-                should_stop=lambda index, step, score: self._ctrl_c.check() or False,
-            )
+            with self.clock.timing("confirm", "train"):
+                results = fit_splits(
+                    [[m for _, m in by_split[s]] for s in numbers],
+                    [self.splits.get(s) for s in numbers],
+                    settings=self.settings,
+                    data_seeds=[self.plan.seed + s for s in numbers],
+                    factory=self.factory,
+                    # the plan's instant itself: encoding new splits must not move it later
+                    deadline=_monotonic(self.plan.deadline),
+                    should_stop=lambda index, step, score: self._ctrl_c.check() or False,
+                )
         finally:
             beating.drop(t._trial_id for t in claimed)
         cost = (time.monotonic() - started) / max(1, len(claimed))
@@ -507,24 +588,3 @@ class _CtrlC:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
             self.previous = None
-
-
-def _holders(trials) -> dict[str, int]:
-    """Each confirmation key's run: the lowest-numbered trial holding it that is not failed."""
-    holders: dict[str, int] = {}
-    for trial in trials:
-        if phase(trial) != CONFIRM:
-            continue
-        alive = trial.state in (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
-        if alive or trial.user_attrs.get("outcome") == DIVERGED:
-            key = trial.user_attrs.get("key")
-            holders[key] = min(holders.get(key, trial.number), trial.number)
-    return holders
-
-
-def _take(storage: optuna.storages.BaseStorage, trial) -> bool:
-    """Claim a waiting trial for this process: the storage lets exactly one process win."""
-    try:
-        return storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING)
-    except optuna.exceptions.UpdateFinishedTrialError:
-        return False

@@ -11,14 +11,18 @@ trials are shared through the storage, never repeated.
 from __future__ import annotations
 
 import time
+from typing import Any
+
+import optuna
 
 from advisor.errors import SearchInterrupted, StudyMismatchError, UsageError
 from advisor.search._confirm import JOB_KEY, fit_settings_for, start_work, study_options
-from advisor.search._prepare import Job, check_same_data, fingerprint, prepare
+from advisor.search._prepare import Job, Prepared, check_same_data, fingerprint, prepare
 from advisor.search._quiet import quiet_optuna
 from advisor.search._splits import make_splits
 from advisor.search._storage import describe_storage, load_study
 from advisor.search._work import PLAN_KEY, Interrupted, SearchPlan
+from advisor.selection import load_rules
 
 __all__ = ["join_study"]
 
@@ -36,6 +40,64 @@ def _differences(known: dict, here: dict) -> str:
         for key in sorted(set(known) | set(here))
         if known.get(key) != here.get(key)
     )
+
+
+def _wait_for_request(study: optuna.Study, study_name: str) -> dict[str, Any]:
+    """The study's user attributes once ``recommend`` has stored its request and plan.
+
+    Raises:
+        UsageError: none came within ``JOIN_WAIT_S``: the study was not made by ``recommend``.
+    """
+    attrs = study.user_attrs
+    patience = time.monotonic() + JOIN_WAIT_S
+    while not _started(attrs) and time.monotonic() < patience:
+        time.sleep(0.1)  # a study just created: its request is stored a moment later
+        attrs = study.user_attrs
+    if not _started(attrs):
+        raise UsageError(
+            f"study {study_name!r} was not started by recommend on a file with `storage`; "
+            "a worker needs the data path it recorded"
+        )
+    return attrs
+
+
+def _prepare_same(attrs: dict[str, Any], study_name: str, data: str | None) -> Prepared:
+    """Replay ``recommend``'s preparation on this machine's copy of the data, and check it.
+
+    Raises:
+        StudyMismatchError: the data (or what the rules make of it) differs from the study's.
+    """
+    job = Job.from_dict(attrs[JOB_KEY])
+    path = data or job.path
+    check_same_data(job, path, study_name)
+    prepared = prepare(
+        path,
+        target=job.target,
+        task=job.task,
+        objective=job.objective,
+        metric=job.metric,
+        rules=job.rules,
+        sample=job.sample,
+        seed=job.seed,
+        decimal=job.decimal,
+    )
+    here = fingerprint(
+        prepared.profile, prepared.listed, seed=job.seed, digest=job.digest, sample=job.sample
+    )
+    known = attrs.get("fingerprint", {})
+    if known != here:
+        raise StudyMismatchError(
+            f"study {study_name!r}: this worker's profile or shortlist differs from the "
+            f"study's ({_differences(known, here)}); check the rule files and the version"
+        )
+    return prepared
+
+
+def _warm_up() -> None:
+    """Load what preparing needs whatever the study (the bundled rules: YAML parsed in
+    Python), while ``recommend`` may still be making the study: a worker started beside it
+    then joins sooner."""
+    load_rules()
 
 
 def join_study(
@@ -63,40 +125,10 @@ def join_study(
         SearchInterrupted: Ctrl-C; this worker's trials in flight were marked failed.
     """
     with quiet_optuna():
+        _warm_up()
         study = load_study(storage=storage, study_name=study_name, wait_s=JOIN_WAIT_S)
-        attrs = study.user_attrs
-        patience = time.monotonic() + JOIN_WAIT_S
-        while not _started(attrs) and time.monotonic() < patience:
-            time.sleep(0.2)  # a study just created: its request is stored a moment later
-            attrs = study.user_attrs
-        if not _started(attrs):
-            raise UsageError(
-                f"study {study_name!r} was not started by recommend on a file with `storage`; "
-                "a worker needs the data path it recorded"
-            )
-        job = Job.from_dict(attrs[JOB_KEY])
-        path = data or job.path
-        check_same_data(job, path, study_name)
-        prepared = prepare(
-            path,
-            target=job.target,
-            task=job.task,
-            objective=job.objective,
-            metric=job.metric,
-            rules=job.rules,
-            sample=job.sample,
-            seed=job.seed,
-            decimal=job.decimal,
-        )
-        here = fingerprint(
-            prepared.profile, prepared.listed, seed=job.seed, digest=job.digest, sample=job.sample
-        )
-        known = attrs.get("fingerprint", {})
-        if known != here:
-            raise StudyMismatchError(
-                f"study {study_name!r}: this worker's profile or shortlist differs from the "
-                f"study's ({_differences(known, here)}); check the rule files and the version"
-            )
+        attrs = _wait_for_request(study, study_name)
+        prepared = _prepare_same(attrs, study_name, data)
         plan = SearchPlan.from_dict(attrs[PLAN_KEY])
         splits = make_splits(prepared.frame, prepared.profile, prepared.listed, seed=plan.seed)
         settings = fit_settings_for(len(splits.get(0).y_train), device=device)

@@ -173,3 +173,21 @@ def test_relational_storages_have_heartbeats_and_retry_failed_trials(tmp_path) -
             getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", type(None)),
         ),
     )
+
+
+def test_sqlite_commits_without_waiting_for_the_disk_and_claims_under_a_write_lock(
+    tmp_path,
+) -> None:
+    import sqlalchemy
+
+    storage = build_storage(f"sqlite:///{tmp_path / 'studies.db'}")
+    with storage.engine.connect() as connection:
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    assert (mode, synchronous) == ("wal", 1)  # 1: NORMAL, synced at checkpoints
+    statements: list[str] = []
+    sqlalchemy.event.listen(
+        storage.engine, "before_cursor_execute", lambda *args: statements.append(args[2])
+    )
+    optuna.create_study(storage=storage, study_name="locked")
+    assert "BEGIN IMMEDIATE" in statements

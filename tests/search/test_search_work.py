@@ -175,3 +175,52 @@ def test_a_worker_of_a_decided_study_has_nothing_left_to_do(
     fake_training["confirm"].clear()
     assert join_study(storage=url, study_name="w", budget_s=5) == 0
     assert fake_training == {"explore": [], "confirm": []}
+
+
+def test_at_explorations_end_the_first_round_starts_for_the_losses_it_settled(
+    data_file, tmp_path, fake_training
+) -> None:
+    """A process with nothing left to ask trains the first round of the losses no running
+    exploration trial samples; the race then reuses those runs instead of training them."""
+    import time
+
+    from advisor.search._confirm import start_work, study_options
+    from advisor.search._liveness import Beating
+    from advisor.search._race import first_round
+    from advisor.search._work import SearchPlan
+
+    prepared = prepare(data_file, target="y")
+    losses = [c.loss.value for c in prepared.listed.candidates]
+    assert len(losses) >= 2
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(study_name="w", storage=build_storage(url))
+    plan = SearchPlan(
+        max_trials=1,
+        repeats=3,
+        explore_until=time.time() + 60,
+        deadline=time.time() + 120,
+        seed=0,
+    )
+    work = start_work(study, prepared.frame, prepared.profile, prepared.listed, plan=plan)
+    study.sampler, study.pruner = study_options(prepared.listed, max_steps=10, seed=0)
+    # another process's exploration trial, still running: its loss is not settled
+    study.enqueue_trial({"loss": losses[0], "lr": 3e-3}, user_attrs={"phase": "explore"})
+    running = study.ask()
+    running.suggest_categorical("loss", losses)
+    running.suggest_float("lr", 3e-4, 3e-2, log=True)
+    running.set_user_attr("params", {})
+    beating = Beating(study)
+    try:
+        assert work._confirm_early(beating)
+    finally:
+        beating.close()
+    trained = {(loss, seed % 1000) for stack in fake_training["confirm"] for loss, seed in stack}
+    settled = {LossId(loss) for loss in losses[1:]}
+    assert trained == {(loss, split) for loss in settled for split in first_round(3)}
+    # the race, once exploration is over, trains every other run and none of these again
+    study.tell(running, 1.0)
+    fake_training["confirm"].clear()
+    work.run(stop_at=None)
+    again = [(loss, seed % 1000) for stack in fake_training["confirm"] for loss, seed in stack]
+    assert not set(again) & trained
+    assert {(LossId(losses[0]), split) for split in first_round(3)} <= set(again)
