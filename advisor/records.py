@@ -54,6 +54,7 @@ __all__ = [
     "Task",
     "TaskHypothesis",
     "TrialOutcome",
+    "TrialState",
     "Verdict",
 ]
 
@@ -650,6 +651,15 @@ class Shortlist(_Record):
 # --------------------------------------------------------------------------- search
 
 
+class TrialState(enum.StrEnum):
+    """How an exploration trial's training ended (Optuna's states, with why it stopped)."""
+
+    COMPLETE = "complete"
+    PRUNED = "pruned"  # stopped by the pruner
+    CUT = "cut"  # stopped by the search's deadline: a partial run, never ranked
+    FAILED = "failed"  # diverged: no usable score
+
+
 @_record
 class TrialOutcome(_Record):
     """One short training run as Optuna saw it."""
@@ -658,7 +668,7 @@ class TrialOutcome(_Record):
     loss: LossId
     params: Mapping[str, Any]
     score: float | None
-    state: str
+    state: TrialState
     steps: int
     seed: int
 

@@ -16,7 +16,15 @@ from typing import Any
 import optuna
 
 from advisor.losses import LossSpec, load_catalog
-from advisor.records import Candidate, EffectKind, Factor, LossId, Shortlist, TrialOutcome
+from advisor.records import (
+    Candidate,
+    EffectKind,
+    Factor,
+    LossId,
+    Shortlist,
+    TrialOutcome,
+    TrialState,
+)
 from advisor.search._results import DIVERGED, EXPLORE, counted_explore, phase
 from advisor.training import FitSettings, MemberResult, MemberSpec, TrainingData, fit_short
 from advisor.training._model import ModelFactory
@@ -204,22 +212,22 @@ def _rungs(pruner: optuna.pruners.BasePruner) -> list[int]:
     return [low * factor ** (rate + k) for k in range(32)]
 
 
-def _tell(study: optuna.Study, trial: optuna.Trial, result: MemberResult) -> str:
+def _tell(study: optuna.Study, trial: optuna.Trial, result: MemberResult) -> TrialState:
     """Tell a trained trial's outcome; returns it as a TrialOutcome state."""
     if result.pruned:
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        return "pruned"
+        return TrialState.PRUNED
     if result.cut:
         # a partial run must not be ranked against full ones (TPE, best_settings)
         trial.set_user_attr("outcome", "cut")
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        return "cut"
+        return TrialState.CUT
     if math.isnan(result.score):
         trial.set_user_attr("outcome", DIVERGED)
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        return "failed"
+        return TrialState.FAILED
     study.tell(trial, result.score)
-    return "complete"
+    return TrialState.COMPLETE
 
 
 def explore(

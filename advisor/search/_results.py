@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
+from optuna.trial import TrialState as OptunaState
 
-from advisor.records import CandidateResult, LossId, TrialOutcome
+from advisor.records import CandidateResult, LossId, TrialOutcome, TrialState
 
 __all__ = [
     "CONFIRM",
@@ -48,9 +49,9 @@ def confirm_key(loss: LossId, params: Mapping[str, Any], lr: float, split: int) 
 
 def _trained(trial: FrozenTrial) -> bool:
     """Finished by training (complete, pruned, cut, diverged), not by a crash or Ctrl-C."""
-    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+    if trial.state in (OptunaState.COMPLETE, OptunaState.PRUNED):
         return True
-    return trial.state == TrialState.FAIL and trial.user_attrs.get("outcome") == DIVERGED
+    return trial.state == OptunaState.FAIL and trial.user_attrs.get("outcome") == DIVERGED
 
 
 def counted_explore(trials: Sequence[FrozenTrial]) -> int:
@@ -68,7 +69,7 @@ def confirm_runs(trials: Sequence[FrozenTrial]) -> dict[str, FrozenTrial]:
 
 
 def run_score(trial: FrozenTrial) -> float:
-    return float(trial.value) if trial.state == TrialState.COMPLETE else math.nan
+    return float(trial.value) if trial.state == OptunaState.COMPLETE else math.nan
 
 
 def explore_outcomes(
@@ -83,9 +84,9 @@ def explore_outcomes(
         if trial.number in mine:
             outcomes.append(mine[trial.number])
             continue
-        state = trial.state.name.lower()
+        state = TrialState.PRUNED if trial.state == OptunaState.PRUNED else TrialState.COMPLETE
         if trial.user_attrs.get("outcome") in ("cut", DIVERGED):
-            state = "cut" if trial.user_attrs["outcome"] == "cut" else "failed"
+            state = TrialState.CUT if trial.user_attrs["outcome"] == "cut" else TrialState.FAILED
         outcomes.append(
             TrialOutcome(
                 number=trial.number,
@@ -122,7 +123,7 @@ def candidate_result(
 
 def best_explore_value(study: optuna.Study, trials: Sequence[FrozenTrial]) -> str:
     """``loss value`` of the best complete exploration trial, for a progress bar."""
-    done = [t for t in trials if phase(t) == EXPLORE and t.state == TrialState.COMPLETE]
+    done = [t for t in trials if phase(t) == EXPLORE and t.state == OptunaState.COMPLETE]
     if not done:
         return ""
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
