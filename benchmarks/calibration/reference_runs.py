@@ -17,6 +17,15 @@ Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/calibration/reference_runs.
 (build the corpus first); ``--quick`` checks the harness (2 seeds, 1 rate, 60 steps);
 ``--refresh`` redoes the stored tables' profiles, rule fields and shortlists without training
 (after a new profile measurement or rule).
+
+Variants: the runs above train each loss with the catalog defaults, but the advisor trains a
+shortlisted loss with the parameters the rules set on the table (focal's ``alpha`` from the
+class prior, Huber's ``delta`` from the target's robust scale, a quantile's ``q``). A pick
+must be scored as it is trained, so ``--add-variants`` also trains, on every stored table,
+each loss of its rules-only shortlists whose rule parameters differ from the catalog defaults,
+with the same protocol, and stores it under ``variants`` (``variants[loss]`` is a list of
+``{"params", "runs", "summary", "seconds", "cpu_seconds"}``). It trains only the variants a
+table lacks and leaves everything else in the file as it is.
 """
 
 from __future__ import annotations
@@ -36,9 +45,16 @@ from typing import Any
 import numpy as np
 
 import advisor
-from advisor.records import MetricId
+from advisor.records import LossId, MetricId
 from advisor.selection import parse_objective, profile_fields
-from advisor.training import fit_short, fit_splits, metric_applies, metric_direction, score_metric
+from advisor.training import (
+    MemberSpec,
+    fit_short,
+    fit_splits,
+    metric_applies,
+    metric_direction,
+    score_metric,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = ROOT / "benchmarks" / "results" / "calibration"
@@ -155,6 +171,120 @@ def _summary(runs: dict[str, Any], metric: MetricId) -> dict[str, Any]:
     return {"losses": per_loss, "best": best}
 
 
+def rule_variants(record: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per loss, the parameter sets the table's rules-only shortlists give it that differ from
+    the catalog defaults: only the differing parameters, e.g. ``{"focal": [{"alpha": 0.97}]}``.
+
+    Both stored shortlists (the primary metric given, and chosen by the rules) are read; the
+    parameters come from ``set`` rules on the profile, so the weights never change them.
+    """
+    found: dict[str, list[dict[str, Any]]] = {}
+    for key in ("shortlist", "shortlist_auto_metric"):
+        for candidate in record.get(key, {}).get("candidates", []):
+            params = non_default(candidate["loss"], candidate["params"])
+            if params and params not in found.setdefault(candidate["loss"], []):
+                found[candidate["loss"]].append(params)
+    return {loss: sets for loss, sets in found.items() if sets}
+
+
+def non_default(loss: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters that differ from the loss's catalog defaults."""
+    from advisor.losses import get_loss
+
+    defaults = get_loss(loss).defaults()
+    return {k: v for k, v in sorted(params.items()) if k in defaults and v != defaults[k]}
+
+
+class _VariantPlan:
+    """An exhaustive plan whose members are the given (loss, params) pairs, not every loss."""
+
+    def __init__(self, plan, wanted: list[tuple[str, dict[str, Any]]]) -> None:
+        self._plan = plan
+        self.wanted = wanted
+
+    def __getattr__(self, name: str):
+        return getattr(self._plan, name)
+
+    def members(self, seed: int) -> list[MemberSpec]:
+        return [
+            MemberSpec(loss=LossId(loss), params=dict(params), lr=lr, seed=seed)
+            for loss, params in self.wanted
+            for lr in self._plan.rates
+        ]
+
+
+def _cells(plan, members, results, tests, dataset, metrics) -> dict[tuple[int, str], Any]:
+    """Per member index within a seed group: ``{lr: cell}`` (as ``runs[loss]``)."""
+    cells: dict[int, dict[str, Any]] = {}
+    kwargs = {"task": dataset.task, "n_classes": dataset.n_classes}
+    for group, group_results, group_tests in zip(members, results, tests, strict=True):
+        for index, (member, result, tested) in enumerate(
+            zip(group, group_results, group_tests, strict=True)
+        ):
+            slot = index // len(plan.rates)
+            cell = cells.setdefault(slot, {}).setdefault(
+                f"{member.lr:g}",
+                {
+                    "val": {m.value: [] for m in metrics},
+                    "test": {m.value: [] for m in metrics},
+                    "best_step": [],
+                    "steps": [],
+                },
+            )
+            val = _scores(metrics, plan.data.y_val, result.prediction, **kwargs)
+            test = _scores(metrics, plan.y_test, tested, **kwargs)
+            for m in metrics:
+                cell["val"][m.value].append(val[m.value])
+                cell["test"][m.value].append(test[m.value])
+            cell["best_step"].append(result.best_step)
+            cell["steps"].append(result.steps)
+    return cells
+
+
+def missing_variants(record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The rule variants of a stored table that it has not trained yet."""
+    stored = record.get("variants", {})
+    return [
+        (loss, params)
+        for loss, sets in rule_variants(record).items()
+        if loss in record["runs"]  # a loss the table trains at all (applicable)
+        for params in sets
+        if params not in [v["params"] for v in stored.get(loss, [])]
+    ]
+
+
+def add_variants(
+    folder: Path, entry: dict[str, Any], record: dict[str, Any], *, batch_seeds: bool = True
+) -> dict[str, Any]:
+    """Train the table's missing rule variants with its stored protocol; return the record
+    with them added under ``variants`` (nothing else changes)."""
+    wanted = missing_variants(record)
+    if not wanted:
+        return record
+    quick = bool(record["protocol"]["quick"])
+    dataset = quality.Dataset(folder, entry)
+    plan = _VariantPlan(quality.exhaustive_plan(dataset, quick=quick), wanted)
+    metrics = [MetricId(m) for m in record["metrics"]]
+    wall, cpu = time.monotonic(), time.process_time()
+    members, results, tests = _fit(plan, batch_seeds=batch_seeds)
+    seconds, cpu_seconds = time.monotonic() - wall, time.process_time() - cpu
+    cells = _cells(plan, members, results, tests, dataset, metrics)
+    variants = record.setdefault("variants", {})
+    for slot, (loss, params) in enumerate(wanted):
+        runs = {loss: cells[slot]}
+        variants.setdefault(loss, []).append(
+            {
+                "params": params,
+                "runs": cells[slot],
+                "summary": _summary(runs, dataset.metric)["losses"][loss],
+                # the table's variants trained together: their time is shared equally
+                "seconds": round(seconds / len(wanted), 2),
+                "cpu_seconds": round(cpu_seconds / len(wanted), 2),
+            }
+        )
+    return record
+
+
 def reference_table(
     folder: Path, entry: dict[str, Any], *, quick: bool, batch_seeds: bool = True
 ) -> dict[str, Any]:
@@ -165,26 +295,8 @@ def reference_table(
     wall, cpu = time.monotonic(), time.process_time()
     members, results, tests = _fit(plan, batch_seeds=batch_seeds)
     seconds, cpu_seconds = time.monotonic() - wall, time.process_time() - cpu
-    runs: dict[str, dict[str, Any]] = {}
-    for group, group_results, group_tests in zip(members, results, tests, strict=True):
-        for member, result, tested in zip(group, group_results, group_tests, strict=True):
-            cell = runs.setdefault(member.loss.value, {}).setdefault(
-                f"{member.lr:g}",
-                {
-                    "val": {m.value: [] for m in metrics},
-                    "test": {m.value: [] for m in metrics},
-                    "best_step": [],
-                    "steps": [],
-                },
-            )
-            kwargs = {"task": dataset.task, "n_classes": dataset.n_classes}
-            val = _scores(metrics, plan.data.y_val, result.prediction, **kwargs)
-            test = _scores(metrics, plan.y_test, tested, **kwargs)
-            for m in metrics:
-                cell["val"][m.value].append(val[m.value])
-                cell["test"][m.value].append(test[m.value])
-            cell["best_step"].append(result.best_step)
-            cell["steps"].append(result.steps)
+    cells = _cells(plan, members, results, tests, dataset, metrics)
+    runs = {loss.value: cells[slot] for slot, loss in enumerate(plan.losses)}
     profile = advisor.profile(dataset.train_path, target=dataset.target, task=dataset.task)
     fields = profile_fields(profile, parse_objective(None), dataset.metric)
     return {
@@ -308,6 +420,27 @@ def write_summary(out: Path) -> dict[str, Any]:
             for cell in by_lr.values()
             for seeds in [cell["steps"]]
         ),
+        "variants": sum(len(sets) for r in records for sets in r.get("variants", {}).values()),
+        "variant_train_seconds": round(
+            sum(v["seconds"] for r in records for vs in r.get("variants", {}).values() for v in vs),
+            1,
+        ),
+        "variant_train_cpu_seconds": round(
+            sum(
+                v["cpu_seconds"]
+                for r in records
+                for vs in r.get("variants", {}).values()
+                for v in vs
+            ),
+            1,
+        ),
+        "variant_runs": sum(
+            len(cell["steps"])
+            for r in records
+            for vs in r.get("variants", {}).values()
+            for v in vs
+            for cell in v["runs"].values()
+        ),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared), OMP_NUM_THREADS="
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}",
         "commit": _commit(),
@@ -316,6 +449,62 @@ def write_summary(out: Path) -> dict[str, Any]:
     for r in records:
         summary["by_task"][r["task"]] = summary["by_task"].get(r["task"], 0) + 1
     (out / "_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def run_variants(
+    corpus: Path, out: Path, *, only: list[str] | None = None, batch_seeds: bool = True
+) -> dict[str, Any]:
+    """``--add-variants``: train every stored table's missing rule variants, cheapest first."""
+    manifest = {
+        e["name"]: e for e in json.loads((corpus / "manifest.json").read_text())["datasets"]
+    }
+    paths = [
+        p
+        for p in sorted(out.glob("[!_]*.json"))
+        if p.stem in manifest and (not only or p.stem in only)
+    ]
+    paths.sort(key=lambda p: cost(manifest[p.stem]))
+    wall, cpu = time.monotonic(), time.process_time()
+    failed: list[str] = []
+    for number, path in enumerate(paths, 1):
+        record = json.loads(path.read_text())
+        wanted = missing_variants(record)
+        if not wanted:
+            continue
+        shown = ", ".join(f"{loss} {params}" for loss, params in wanted)
+        print(f"[{number}/{len(paths)}] {record['name']}: {shown} ...", file=sys.stderr, flush=True)
+        try:
+            record = add_variants(corpus, manifest[path.stem], record, batch_seeds=batch_seeds)
+        except Exception as error:  # one table's failure must not stop the others
+            failed.append(record["name"])
+            print(f"    FAILED: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            continue
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, separators=(",", ":")) + "\n")
+        tmp.replace(path)
+        added = [v for loss, _ in wanted for v in record["variants"][loss][-1:]]
+        print(
+            f"    {sum(v['seconds'] for v in added):.0f} s, "
+            + ", ".join(f"{v['summary']['test_mean']}" for v in added),
+            file=sys.stderr,
+            flush=True,
+        )
+    before = out / "_summary.json"
+    kept = json.loads(before.read_text()) if before.exists() else {}
+    summary = write_summary(out)
+    if kept.get("commit"):  # the default runs' provenance stays; the variants get their own
+        summary["variants_commit"], summary["variants_date"] = summary["commit"], summary["date"]
+        summary["variants_machine"] = summary["machine"]
+        for key in ("commit", "date", "machine"):
+            summary[key] = kept.get(key, summary[key])
+        before.write_text(json.dumps(summary, indent=1) + "\n")
+    summary["this_invocation"] = {
+        "wall_seconds": round(time.monotonic() - wall, 1),
+        "cpu_seconds": round(time.process_time() - cpu, 1),
+        "failed": failed,
+    }
+    print(json.dumps(summary, indent=1))
     return summary
 
 
@@ -376,6 +565,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="re-profile the stored tables and redo their rule fields and shortlists (no training)",
     )
+    parser.add_argument(
+        "--add-variants",
+        action="store_true",
+        help="train each stored table's losses with the parameters its rules set (only the "
+        "variants it lacks; its other results stay as they are)",
+    )
     args = parser.parse_args(argv)
     if not (args.corpus / "manifest.json").exists():
         print(
@@ -387,6 +582,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.refresh:
         names = refresh(args.corpus, args.out, only=args.only)
         print(f"refreshed the profile, fields and shortlists of {len(names)} tables")
+        return 0
+    if args.add_variants:
+        run_variants(args.corpus, args.out, only=args.only, batch_seeds=not args.no_batch)
         return 0
     run(args.corpus, args.out, quick=args.quick, only=args.only, batch_seeds=not args.no_batch)
     return 0
