@@ -5,9 +5,10 @@ Run: ``.venv/bin/python benchmarks/workers.py [--rows 4000] [--trials 48] [--cor
 The same request twice, each on a fresh SQLite study: ``recommend`` alone (one process), then
 ``recommend`` with one ``lossadvisor worker`` beside it (two processes), every process on one
 thread (``OMP_NUM_THREADS=1``), pinned to the same two cores when ``--cores`` is given (Linux
-``taskset``). Throughput counts every finished trial of the study (exploration trials and
-confirmation runs) over the span from the first trial's start to the last one's end, read from
-the storage, so interpreter start-up is not part of it. Prints both rates and their ratio
+``taskset``). Throughput counts every trial of the study that training finished (exploration
+trials and confirmation runs: complete, pruned, or diverged; not a queued copy failed as a
+duplicate) over the span from the first trial's start to the last one's end, read from the
+storage, so interpreter start-up is not part of it. Prints both rates and their ratio
 (target >= 1.7 on 2 cores).
 
 Below each rate, every process's time sheet (``search/_clock.py``, stored in the study): when
@@ -45,9 +46,16 @@ def _command(args: list[str], cores: str | None) -> list[str]:
     return [*prefix, sys.executable, "-m", "advisor", *args]
 
 
+def _trained(trial: optuna.trial.FrozenTrial) -> bool:
+    state = optuna.trial.TrialState
+    if trial.state in (state.COMPLETE, state.PRUNED):
+        return True
+    return trial.state == state.FAIL and trial.user_attrs.get("outcome") == "diverged"
+
+
 def _rate(url: str) -> tuple[int, float, dict, list[str]]:
     study = optuna.load_study(study_name="bench", storage=url)
-    done = [t for t in study.trials if t.state.is_finished() and t.datetime_complete]
+    done = [t for t in study.trials if _trained(t) and t.datetime_complete]
     start = min(t.datetime_start for t in done)
     end = max(t.datetime_complete for t in done)
     by_process: dict = {}

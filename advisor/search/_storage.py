@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -172,15 +173,25 @@ def build_storage(url: str | None) -> optuna.storages.BaseStorage | None:
         # Optuna 4.9 renamed failed_trial_callback (deprecated since) to this keyword
         stale = "heartbeat_stale_trial_callback"
         callback = {stale if stale in _rdb_keywords() else "failed_trial_callback": retry}
-        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            storage = optuna.storages.RDBStorage(
-                url_for_engine,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=max(1, round(HEARTBEAT_S)),
-                grace_period=max(2, round(GRACE_S)),
-                **callback,
-            )
+        for attempt in range(3):
+            try:
+                with warnings.catch_warnings():  # heartbeats are "experimental" (Optuna 2.9)
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    storage = optuna.storages.RDBStorage(
+                        url_for_engine,
+                        engine_kwargs=engine_kwargs,
+                        heartbeat_interval=max(1, round(HEARTBEAT_S)),
+                        grace_period=max(2, round(GRACE_S)),
+                        **callback,
+                    )
+                break
+            except Exception as exc:
+                # processes started together on a new database race to create its tables
+                # and version row; the loser fails on a unique constraint, and finds them
+                # made when it tries again
+                if attempt == 2 or "IntegrityError" not in repr(exc):
+                    raise
+                time.sleep(0.2)
         if url.startswith("sqlite"):
             _sqlite_for_processes(storage.engine)
         return storage

@@ -279,12 +279,16 @@ class Work:
             1 for t in trials if t.state in running and phase(t) == EXPLORE
         )
 
-    def _leader(self, trials) -> dict[str, Any] | None:
-        """The owner of the study's most recently finished trial: it queues the next round."""
+    def _leader(self, trials, stage: str) -> dict[str, Any] | None:
+        """Who queues the next round: the owner of the most recently finished trial of the
+        ``stage`` that ended (exploration before the first round, confirmation after), which
+        every process reads alike once that stage is complete (a first-round run finished
+        early, at exploration's end, does not count)."""
         done = [
             t
             for t in trials
-            if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+            if phase(t) == stage
+            and t.state in (TrialState.COMPLETE, TrialState.PRUNED)
             and t.datetime_complete is not None
             and OWNER_KEY in t.system_attrs
         ]
@@ -292,7 +296,7 @@ class Work:
             return None
         return max(done, key=lambda t: t.datetime_complete).system_attrs.get(OWNER_KEY)
 
-    def _may_queue(self, trials, missing: list[tuple[LossId, int]]) -> bool:
+    def _may_queue(self, trials, missing: list[tuple[LossId, int]], *, stage: str) -> bool:
         """Whether this process queues a round's missing runs now.
 
         The process whose trial completed the last round queues the next one at once; every
@@ -301,7 +305,7 @@ class Work:
         not beating) rather than after a fixed delay, and after ``ENQUEUE_DELAY_S`` in any
         case (a process that beats but does not queue, e.g. stuck on its storage).
         """
-        leader = self._leader(trials)
+        leader = self._leader(trials, stage)
         if leader is None or leader == self._owner or self._gone(leader):
             return True
         since = self._missing_since.setdefault(tuple(missing), time.monotonic())
@@ -412,7 +416,8 @@ class Work:
             for loss, split in race.needed
             if confirm_key(loss, *state.finalists[loss], split) not in held
         ]
-        if missing and not self._may_queue(trials, missing):
+        stage = EXPLORE if race.round_start == 0 else CONFIRM
+        if missing and not self._may_queue(trials, missing, stage=stage):
             return False  # another process is queueing the round: claim once it is whole
         rounds = self.study.user_attrs.get(ROUNDS_KEY, {})
         count = len({split for _, split in race.needed})

@@ -10,6 +10,7 @@ trials are shared through the storage, never repeated.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -93,11 +94,13 @@ def _prepare_same(attrs: dict[str, Any], study_name: str, data: str | None) -> P
     return prepared
 
 
-def _warm_up() -> None:
+def _warm_up() -> threading.Thread:
     """Load what preparing needs whatever the study (the bundled rules: YAML parsed in
-    Python), while ``recommend`` may still be making the study: a worker started beside it
-    then joins sooner."""
-    load_rules()
+    Python) beside the wait for ``recommend`` to make the study: a worker started with it
+    then joins sooner. (A thread: opening the storage at once keeps its place in line.)"""
+    thread = threading.Thread(target=load_rules, name="lossadvisor-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def join_study(
@@ -125,9 +128,10 @@ def join_study(
         SearchInterrupted: Ctrl-C; this worker's trials in flight were marked failed.
     """
     with quiet_optuna():
-        _warm_up()
+        warming = _warm_up()
         study = load_study(storage=storage, study_name=study_name, wait_s=JOIN_WAIT_S)
         attrs = _wait_for_request(study, study_name)
+        warming.join()
         prepared = _prepare_same(attrs, study_name, data)
         plan = SearchPlan.from_dict(attrs[PLAN_KEY])
         splits = make_splits(prepared.frame, prepared.profile, prepared.listed, seed=plan.seed)
