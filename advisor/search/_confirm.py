@@ -139,11 +139,12 @@ def start_work(
     on_progress: Callable[[str, int, int, str], None] | None = None,
     splits: SplitMaker | None = None,
     settings: FitSettings | None = None,
+    direction: Direction | None = None,
 ) -> Work:
     """This process's part of a study: the same splits, settings and scale in every process.
 
-    ``settings`` (``fit_settings_for`` of split 0's training rows when None) and ``splits``
-    let a caller that already made them pass them on instead of making them twice.
+    ``splits``, ``settings`` (``fit_settings_for`` of split 0's training rows when None) and
+    ``direction`` let a caller that already made them pass them on instead of making them twice.
     """
     if splits is None:
         splits = make_splits(frame, profile, shortlist, seed=plan.seed)
@@ -160,7 +161,7 @@ def start_work(
         scale=scale,
         prior=shortlist.losses,
         metric=shortlist.metric,
-        maximize=metric_direction(shortlist.metric) == "maximize",
+        maximize=(direction or metric_direction(shortlist.metric)) == "maximize",
         factory=factory,
         on_progress=on_progress,
     )
@@ -365,6 +366,7 @@ def run_search(
         on_progress=tell,
         splits=opened.splits,
         settings=opened.settings,
+        direction=opened.direction,
     )
     try:
         state = work.run()
