@@ -7,6 +7,13 @@ is scored as the quality benchmark scores a pick: its test mean on the table's p
 metric at the learning rate chosen on validation, and its regret is the relative gap to the
 best loss's (``quality.regret``).
 
+A loss is scored as the advisor trains it: with the parameters the table's rules set (focal's
+``alpha``, Huber's ``delta``), i.e. by its rule variant (``reference_runs.py
+--add-variants``) where the rules set parameters other than the catalog defaults and the
+variant was trained, by its default run otherwise. "Best" is the best of everything trained
+on the table, defaults and variants alike. ``scored_runs``, ``rule_params`` and ``match`` are
+the one scoring function that ``fit_priors.py`` and ``evaluate_search.py`` use too.
+
 Policies:
 - ``rules``: the shipped rules as they are (hand weights): the stored rules-only shortlist,
   made with the table's primary metric given (as the quality benchmark gives ``--metric``).
@@ -32,7 +39,7 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -69,6 +76,130 @@ def _quality():
     return module
 
 
+# --------------------------------------------------------------------------- scoring runs
+
+PARAM_RTOL = 1e-3  # rule parameters are stored to 4 significant digits
+
+
+class Run(NamedTuple):
+    """One trained (loss, parameters) of a table, at the learning rate chosen on validation.
+
+    (A NamedTuple, not a dataclass: the sibling scripts are loaded from their paths, outside
+    ``sys.modules``, where a dataclass cannot be built.)
+    """
+
+    loss: str
+    params: dict[str, Any]  # only the parameters that differ from the catalog defaults
+    lr: str
+    test: list[float]  # per seed; NaN where a seed gave no score
+    mean: float
+
+    @property
+    def label(self) -> str:
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
+        return f"{self.loss}({shown})" if shown else self.loss
+
+
+def non_default(loss: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """The parameters of ``params`` that differ from the loss's catalog defaults (sorted)."""
+    if not params:
+        return {}
+    from advisor.losses import get_loss
+
+    defaults = get_loss(loss).defaults()
+    return {k: v for k, v in sorted(params.items()) if k in defaults and not _same(v, defaults[k])}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(float(a), float(b), rel_tol=PARAM_RTOL, abs_tol=1e-12)
+
+
+def same_params(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two non-default parameter sets alike (to the 4 digits the rules store)."""
+    return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+
+
+def rule_params(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per loss, the non-default parameters the table's rules set (empty: none).
+
+    Read from the stored rules-only shortlists (the primary metric given first); the
+    parameters come from ``set`` rules on the profile, which the loss weights never change, so
+    they are those of any shortlist the rules make on the table, fitted weights included.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for key in ("shortlist", "shortlist_auto_metric"):
+        listed = record.get(key) or {}
+        for candidate in listed.get("candidates", []) + listed.get("excluded", []):
+            params = non_default(candidate["loss"], candidate.get("params"))
+            if params:
+                found.setdefault(candidate["loss"], params)
+    return found
+
+
+def _chosen(loss: str, params: dict[str, Any], by_lr: dict[str, Any], metric: str, sign: int):
+    lrs = [lr for lr in by_lr if _finite(by_lr[lr]["val"][metric])]
+    if not lrs:
+        return None
+    best_lr = max(lrs, key=lambda lr: sign * _mean(by_lr[lr]["val"][metric]))
+    scores = by_lr[best_lr]["test"][metric]
+    if not _finite(scores):
+        return None
+    test = [math.nan if s is None else float(s) for s in scores]
+    return Run(loss, params, best_lr, test, float(np.nanmean(test)))
+
+
+def scored_runs(record: dict[str, Any]) -> list[Run]:
+    """Every (loss, parameters) trained on the table that gave a finite test score: the
+    defaults (``runs``), then the variants (``variants``)."""
+    metric = record["primary_metric"]
+    sign = 1 if metric in MAXIMIZE else -1
+    out = []
+    for loss, by_lr in record["runs"].items():
+        run = _chosen(loss, {}, by_lr, metric, sign)
+        if run is not None:
+            out.append(run)
+    for loss, variants in record.get("variants", {}).items():
+        for variant in variants:
+            params = non_default(loss, variant["params"])
+            run = _chosen(loss, params, variant["runs"], metric, sign)
+            if run is not None:
+                out.append(run)
+    return out
+
+
+def match(runs: list[Run], loss: str, params: dict[str, Any] | None) -> Run | None:
+    """The run trained with ``loss`` and ``params`` (compared on their non-default values);
+    None where no such run was trained."""
+    wanted = non_default(loss, params)
+    for run in runs:
+        if run.loss == loss and same_params(run.params, wanted):
+            return run
+    return None
+
+
+def as_configured(record: dict[str, Any], runs: list[Run] | None = None) -> dict[str, Run]:
+    """Per loss, the run the advisor would train: the rules' parameters where that variant was
+    trained, the default run otherwise (a variant not yet trained falls back to it)."""
+    runs = scored_runs(record) if runs is None else runs
+    configured = rule_params(record)
+    out = {}
+    for run in runs:
+        if not run.params:
+            out.setdefault(run.loss, run)
+    for loss, params in configured.items():
+        variant = match(runs, loss, params)
+        if variant is not None:
+            out[loss] = variant
+    return out
+
+
+def best_run(runs: list[Run], maximize: bool) -> Run:
+    """The best of everything trained on the table: what regret is measured against."""
+    return max(runs, key=lambda r: r.mean if maximize else -r.mean)
+
+
 # --------------------------------------------------------------------------- per table
 
 
@@ -82,20 +213,16 @@ class Table:
         self.contaminated = record.get("corruption") is not None
         self.maximize = self.metric in MAXIMIZE
         self.shortlist = [c["loss"] for c in record["shortlist"]["candidates"]]
-        self.test: dict[str, list[float]] = {}  # per loss: test scores per seed, chosen lr
-        sign = 1 if self.maximize else -1
-        for loss, by_lr in record["runs"].items():
-            lrs = [lr for lr in by_lr if _finite(by_lr[lr]["val"][self.metric])]
-            if not lrs:
-                continue
-            best_lr = max(lrs, key=lambda lr, b=by_lr: sign * _mean(b[lr]["val"][self.metric]))
-            scores = by_lr[best_lr]["test"][self.metric]
-            if _finite(scores):
-                self.test[loss] = [math.nan if s is None else s for s in scores]
-        means = {loss: float(np.nanmean(s)) for loss, s in self.test.items()}
-        self.best = max(means, key=lambda k: sign * means[k])
-        best = means[self.best]
-        self.regret = {loss: regret(m, best, self.maximize) for loss, m in means.items()}
+        runs = scored_runs(record)
+        configured = as_configured(record, runs)
+        # per loss: test scores per seed at the chosen lr, as the rules configure the loss
+        self.test: dict[str, list[float]] = {loss: r.test for loss, r in configured.items()}
+        self.params = {loss: r.params for loss, r in configured.items()}
+        top = best_run(runs, self.maximize)
+        self.best = top.label
+        self.regret = {
+            loss: regret(r.mean, top.mean, self.maximize) for loss, r in configured.items()
+        }
 
     def regret_of(self, loss: str) -> float:
         """A loss that never gave a finite score has an infinite regret."""

@@ -16,25 +16,35 @@ Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/calibration/evaluate_search
 ``benchmarks/results/calibration_search.json`` (resumable; ``--cache PATH`` for another file,
 e.g. to keep an earlier commit's picks beside a new one's). Each pick keeps the verdict
 sentence and every finalist's validation score per split, so a change of ``decide`` can be
-replayed on the same runs.
+replayed on the same runs, and the parameters it was trained with (``params``; each
+finalist's under ``params_by_loss``).
+
+A pick is scored as it was trained: by the reference run of its loss with its parameters (a
+rule variant, ``reference_runs.py --add-variants``), against the best of every run on the
+table (``evaluate.py``'s scoring). A pick cached before its parameters were kept is taken to
+have the parameters the table's rules set; a pick whose parameters no reference run has (the
+exploration tuned them) is scored by the run with the rules' parameters, and counted.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import math
 import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import fit_priors  # noqa: E402  (a sibling script)
+import evaluate  # noqa: E402  (sibling scripts)
+import fit_priors  # noqa: E402
 
 ROOT = fit_priors.ROOT
 CORPUS = ROOT / "benchmarks" / "results" / "calibration"
@@ -88,6 +98,8 @@ def pick(entry: dict[str, Any], rules: Path, *, budget: float, seed: int) -> dic
     search = advice.search
     return {
         "loss": advice.recommendation.loss.value,
+        "params": dict(advice.recommendation.params),
+        "params_by_loss": {r.loss.value: dict(r.params) for r in search.results} if search else {},
         "shortlist": [c.loss.value for c in advice.shortlist.candidates],
         "seconds": round(time.monotonic() - started, 2),
         "verdict": advice.recommendation.verdict,
@@ -108,7 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--before", type=Path, help="an earlier results file: list the picks that changed"
     )
+    parser.add_argument(
+        "--score-only",
+        action="store_true",
+        help="run no search: score the cached picks as they are (e.g. after the reference "
+        "runs gained variants)",
+    )
     args = parser.parse_args(argv)
+    if args.score_only:
+        return score_only(args)
 
     manifest = json.loads((CORPUS / "manifest.json").read_text())
     entries = {e["name"]: e for e in manifest["datasets"]}
@@ -157,22 +177,46 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def score_only(args) -> int:
+    """The report on the cached picks alone: no search runs, no fold fitted."""
+    if not args.cache.exists():
+        print(f"evaluate_search.py: no cache {args.cache}", file=sys.stderr)
+        return 2
+    cache = json.loads(args.cache.read_text())
+    tables = fit_priors.load_tables(args.reference)
+    wanted = set(filter(None, args.tables.split(","))) or {t.name for t in tables}
+    missing = sorted(
+        t.name
+        for t in tables
+        if t.name in wanted and f"{t.name}:{args.seed}:{args.budget:g}" not in cache
+    )
+    if missing:
+        print(f"not in the cache, left out: {', '.join(missing)}", file=sys.stderr)
+    wanted -= set(missing)
+    report(tables, None, cache, wanted, args)
+    if args.before is not None:
+        changes(tables, json.loads(args.before.read_text()), cache, wanted, args)
+    return 0
+
+
 def changes(tables, before, after, wanted, args) -> None:
     """Each table and variant whose pick differs between two results files, with regrets."""
     print(f"\npicks that changed ({args.before.name} -> {args.cache.name})")
     print("| table | weights | before | after |")
     print("|---|---|---|---|")
 
-    def shown(table, loss: str) -> str:
-        return f"{loss} ({table.regrets.get(loss, float('nan')):.2%})"
+    def shown(table, done: dict[str, Any]) -> str:
+        scored = pick_regret(table, done, args.reference)
+        label = scored.run.label if scored.run is not None else done["loss"]
+        return f"{label} ({scored.regret:.2%})"
 
     for table in tables:
         key = f"{table.name}:{args.seed}:{args.budget:g}"
         if table.name not in wanted or key not in before or key not in after:
             continue
         for variant in ("hand", "fitted"):
-            old, new = before[key][variant]["loss"], after[key][variant]["loss"]
-            if old != new:
+            old, new = before[key][variant], after[key][variant]
+            if old["loss"] != new["loss"]:
                 print(f"| {table.name} | {variant} | {shown(table, old)} | {shown(table, new)} |")
 
 
@@ -184,20 +228,68 @@ def report(tables, space, cache, wanted, args) -> None:
         "vs task default W/T/L (paired, seeds) |"
     )
     print("|---|---|---|---|---|---|")
+    unmatched = []
     for variant in ("hand", "fitted"):
-        top, listed, picks = [], [], []
+        top, listed, verdicts = [], [], []
         for table in rows:
             done = cache[f"{table.name}:{args.seed}:{args.budget:g}"][variant]
-            picks.append(done["loss"])
-            top.append(
-                min(table.regrets.get(done["loss"], fit_priors.REGRET_CAP), fit_priors.REGRET_CAP)
-            )
+            scored = pick_regret(table, done, args.reference)
+            if scored.unmatched:
+                unmatched.append(f"{table.name} ({variant}): {done['loss']} {done['params']}")
+            top.append(min(scored.regret, fit_priors.REGRET_CAP))
             listed.append(
                 any(table.regrets.get(loss, 1.0) <= fit_priors.NEAR for loss in done["shortlist"])
             )
+            verdicts.append(scored.versus_default)
         label = "hand weights" if variant == "hand" else "fitted, out of fold"
-        wtl = fit_priors.versus_default(rows, picks)
+        wtl = "/".join(str(verdicts.count(v)) for v in ("win", "tie", "loss"))
         print(fit_priors.summarise(label, np.array(top), np.array(listed), wtl))
+    if unmatched:
+        print(
+            f"\n{len(unmatched)} picks trained with parameters no reference run has, scored by "
+            "the rules' parameters: " + "; ".join(unmatched)
+        )
+
+
+class PickScore(NamedTuple):
+    regret: float  # uncapped; inf where the pick's loss has no finite reference result
+    versus_default: str  # win / tie / loss against the task default, paired over the seeds
+    run: Any  # the reference run that scored it (evaluate.Run), None where none did
+    unmatched: bool  # its params matched no run: scored by the rules' parameters
+
+
+def pick_regret(table, done: dict[str, Any], reference: Path) -> PickScore:
+    """A cached pick's regret and W/T/L: the reference run of its loss with the parameters it
+    was trained with (the rules' where the cache predates ``params``)."""
+    record = _record(reference, table.name)
+    runs = evaluate.scored_runs(record)
+    configured = evaluate.as_configured(record, runs)
+    loss = done["loss"]
+    unmatched = False
+    if "params" in done:
+        run = evaluate.match(runs, loss, done["params"])
+        if run is None:
+            unmatched, run = True, configured.get(loss)
+    else:
+        run = configured.get(loss)
+    if run is None:
+        return PickScore(math.inf, "loss", None, unmatched)
+    best = evaluate.best_run(runs, table.maximize)
+    default = configured.get(fit_priors.DEFAULTS[table.task])
+    if default is None:
+        verdict = "win"
+    else:
+        verdict = fit_priors.paired_scores(run.test, default.test, table.maximize)
+    return PickScore(evaluate.regret(run.mean, best.mean, table.maximize), verdict, run, unmatched)
+
+
+@functools.cache
+def _record_cached(path: str) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def _record(reference: Path, name: str) -> dict[str, Any]:
+    return _record_cached(str(reference / f"{name}.json"))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,13 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evaluate import DEFAULTS, regret  # noqa: E402  (the sibling script's task defaults, regret)
+from evaluate import (  # noqa: E402  (the sibling script: task defaults and the one scoring)
+    DEFAULTS,
+    as_configured,
+    best_run,
+    regret,
+    scored_runs,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REFERENCE = ROOT / "benchmarks" / "calibration" / "reference"
@@ -63,7 +69,10 @@ class Table:
     task: str
     metric: str
     fields: dict[str, Any]
-    regrets: dict[str, float]  # loss id -> regret of its test mean (lr chosen on validation)
+    # loss id -> regret of its test mean (lr chosen on validation), the loss trained with the
+    # parameters the table's rules set (its variant) where they differ from the defaults,
+    # against the best of every run on the table, variants included
+    regrets: dict[str, float]
     group: str  # a table and its contaminated variant share a group
     listed: tuple[str, ...]  # the shortlist the real rule engine gave (for --check)
     seeds: dict[str, list[float]]  # loss id -> test scores per seed, at its validated rate
@@ -79,14 +88,11 @@ def load_tables(folder: Path) -> list[Table]:
             continue
         record = json.loads(path.read_text())
         maximize = str(metric_direction(record["primary_metric"])) == "maximize"
-        means = {
-            loss: entry["test_mean"]
-            for loss, entry in record["summary"]["losses"].items()
-            if entry.get("test_mean") is not None and math.isfinite(entry["test_mean"])
-        }
-        if len(means) < 2:
+        runs = scored_runs(record)
+        configured = as_configured(record, runs)  # each loss as the rules set its parameters
+        if len(configured) < 2:
             continue
-        best = max(means.values()) if maximize else min(means.values())
+        best = best_run(runs, maximize).mean  # the best of everything trained, variants too
         name = record["name"]
         tables.append(
             Table(
@@ -94,33 +100,27 @@ def load_tables(folder: Path) -> list[Table]:
                 task=record["task"],
                 metric=record["primary_metric"],
                 fields=record["fields"],
-                regrets={loss: regret(v, best, maximize) for loss, v in means.items()},
+                regrets={loss: regret(r.mean, best, maximize) for loss, r in configured.items()},
                 group=name.removesuffix("_contaminated"),
                 listed=tuple(c["loss"] for c in record["shortlist"]["candidates"]),
-                seeds={
-                    loss: record["runs"][loss][_rate(record["runs"][loss], entry["lr"])]["test"][
-                        record["primary_metric"]
-                    ]
-                    for loss, entry in record["summary"]["losses"].items()
-                    if loss in means
-                },
+                seeds={loss: r.test for loss, r in configured.items()},
                 maximize=maximize,
             )
         )
     return tables
 
 
-def _rate(by_rate: dict[str, Any], lr: float) -> str:
-    """The stored key of a learning rate (keys are the rates as written, e.g. '0.001')."""
-    return min(by_rate, key=lambda key: abs(float(key) - lr))
-
-
 def paired(table: Table, loss: str, other: str) -> str:
     """win / tie / loss of ``loss`` against ``other`` by a paired t-test over the seeds."""
+    return paired_scores(table.seeds.get(loss, []), table.seeds.get(other, []), table.maximize)
+
+
+def paired_scores(first: Sequence[float], second: Sequence[float], maximize: bool) -> str:
+    """win / tie / loss of the first runs' per-seed test scores against the second's."""
     from scipy import stats
 
-    a = np.array(table.seeds.get(loss, []), dtype=float)
-    b = np.array(table.seeds.get(other, []), dtype=float)
+    a = np.array(first, dtype=float)
+    b = np.array(second, dtype=float)
     if a.size < 2 or a.size != b.size or not (np.isfinite(a).all() and np.isfinite(b).all()):
         return "tie"
     if np.allclose(a, b):
@@ -128,7 +128,7 @@ def paired(table: Table, loss: str, other: str) -> str:
     p = stats.ttest_rel(a, b).pvalue
     if not np.isfinite(p) or p >= 0.05:
         return "tie"
-    return "win" if (a.mean() > b.mean()) == table.maximize else "loss"
+    return "win" if (a.mean() > b.mean()) == maximize else "loss"
 
 
 # --------------------------------------------------------------------------- the rule space

@@ -56,6 +56,9 @@ from advisor.training import (
     score_metric,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from evaluate import non_default  # noqa: E402  (the sibling script's parameter comparison)
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = ROOT / "benchmarks" / "results" / "calibration"
 DEFAULT_OUT = ROOT / "benchmarks" / "calibration" / "reference"
@@ -185,14 +188,6 @@ def rule_variants(record: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             if params and params not in found.setdefault(candidate["loss"], []):
                 found[candidate["loss"]].append(params)
     return {loss: sets for loss, sets in found.items() if sets}
-
-
-def non_default(loss: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters that differ from the loss's catalog defaults."""
-    from advisor.losses import get_loss
-
-    defaults = get_loss(loss).defaults()
-    return {k: v for k, v in sorted(params.items()) if k in defaults and v != defaults[k]}
 
 
 class _VariantPlan:
@@ -483,7 +478,9 @@ def run_variants(
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(record, separators=(",", ":")) + "\n")
         tmp.replace(path)
-        added = [v for loss, _ in wanted for v in record["variants"][loss][-1:]]
+        added = [
+            v for loss, params in wanted for v in record["variants"][loss] if v["params"] == params
+        ]
         print(
             f"    {sum(v['seconds'] for v in added):.0f} s, "
             + ", ".join(f"{v['summary']['test_mean']}" for v in added),

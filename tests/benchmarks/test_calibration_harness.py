@@ -111,6 +111,23 @@ def test_quick_reference_run_stores_every_loss_seed_and_metric(tmp_path):
     before = (out / "toy.json").stat().st_mtime_ns
     assert reference.main(["--corpus", str(corpus), "--out", str(out), "--quick"]) == 0
     assert (out / "toy.json").stat().st_mtime_ns == before
+    # --add-variants: the loss with the parameters the rules set, beside its default run
+    record["shortlist"]["candidates"] = [{"loss": "huber", "params": {"delta": 0.5}}]
+    record["shortlist_auto_metric"]["candidates"] = []
+    (out / "toy.json").write_text(json.dumps(record))
+    assert reference.main(["--corpus", str(corpus), "--out", str(out), "--add-variants"]) == 0
+    added = json.loads((out / "toy.json").read_text())
+    (variant,) = added["variants"]["huber"]
+    assert variant["params"] == {"delta": 0.5}
+    assert set(variant["runs"]) == {"0.003"}  # the table's own protocol: --quick, one rate
+    assert len(variant["runs"]["0.003"]["test"]["rmse"]) == 2
+    assert variant["summary"]["test_mean"] is not None
+    assert added["runs"] == record["runs"] and added["summary"] == record["summary"]
+    summary = json.loads((out / "_summary.json").read_text())
+    assert summary["variants"] == 1 and summary["variant_runs"] == 2
+    before = (out / "toy.json").stat().st_mtime_ns
+    assert reference.main(["--corpus", str(corpus), "--out", str(out), "--add-variants"]) == 0
+    assert (out / "toy.json").stat().st_mtime_ns == before  # nothing missing: untouched
 
 
 def test_missing_manifest_is_one_line_and_exit_2(tmp_path, capsys):

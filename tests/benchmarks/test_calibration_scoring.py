@@ -1,0 +1,139 @@
+"""The calibration benchmarks score a loss as the advisor trains it: with the rules' parameters.
+
+A stored reference table holds each loss's default run and, beside it, a variant trained with
+the parameters the table's rules set (``reference_runs.py --add-variants``). A pick whose
+parameters match a variant is scored by that variant, a pick with default parameters by the
+default run, and regret is measured against the best of everything trained.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = ROOT / "benchmarks" / "calibration"
+
+
+def _load(name: str):
+    sys.path.insert(0, str(HERE))
+    try:
+        spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while building
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(HERE))
+    return module
+
+
+@pytest.fixture(scope="module")
+def evaluate():
+    return _load("evaluate")
+
+
+@pytest.fixture(scope="module")
+def search():
+    return _load("evaluate_search")
+
+
+def _cell(scores: list[float]) -> dict:
+    return {"0.003": {"val": {"balanced_accuracy": scores}, "test": {"balanced_accuracy": scores}}}
+
+
+def _record(name: str = "imbalanced") -> dict:
+    """A binary table judged by balanced accuracy: focal's default run is poor, its run with
+    the rules' alpha good, weighted BCE best of the defaults, the task default (bce) worst."""
+    return {
+        "name": name,
+        "task": "binary",
+        "primary_metric": "balanced_accuracy",
+        "corruption": None,
+        "fields": {},
+        "runs": {
+            "bce": _cell([0.60, 0.61, 0.60]),
+            "bce_weighted": _cell([0.80, 0.79, 0.80]),
+            "focal": _cell([0.62, 0.60, 0.61]),
+        },
+        "variants": {
+            "focal": [{"params": {"alpha": 0.97}, "runs": _cell([0.78, 0.77, 0.78])}],
+        },
+        "summary": {"losses": {}},
+        "shortlist": {
+            "candidates": [
+                {"loss": "focal", "params": {"gamma": 2.0, "alpha": 0.97}},
+                {"loss": "bce_weighted", "params": {"pos_weight": None}},
+                {"loss": "bce", "params": {}},
+            ],
+            "excluded": [],
+        },
+    }
+
+
+def test_a_pick_with_the_rules_params_is_scored_by_its_variant(evaluate, search, tmp_path):
+    record = _record()
+    (tmp_path / "imbalanced.json").write_text(json.dumps(record))
+    runs = evaluate.scored_runs(record)
+    assert evaluate.match(runs, "focal", {"gamma": 2.0, "alpha": 0.97}).mean == pytest.approx(
+        0.7767, abs=1e-4
+    )
+    # the stored rule value has 4 digits: a pick's 0.96998 is the same alpha
+    assert evaluate.match(runs, "focal", {"alpha": 0.96998}).params == {"alpha": 0.97}
+    table = evaluate.Table(record)
+    assert table.regret_of("focal") == pytest.approx(1 - 0.7767 / 0.7967, abs=1e-3)
+    assert table.best == "bce_weighted"
+    fp = _load("fit_priors")
+    (fitted,) = fp.load_tables(tmp_path)
+    assert fitted.regrets["focal"] == pytest.approx(table.regret_of("focal"))
+    assert fitted.seeds["focal"] == [0.78, 0.77, 0.78]
+    pick = {"loss": "focal", "params": {"gamma": 2.0, "alpha": 0.97}, "shortlist": []}
+    scored = search.pick_regret(fitted, pick, tmp_path)
+    assert scored.regret == pytest.approx(table.regret_of("focal"))
+    assert scored.run.label == "focal(alpha=0.97)" and not scored.unmatched
+    assert scored.versus_default == "win"  # 0.777 against bce's 0.603, paired over 3 seeds
+
+
+def test_a_pick_with_default_params_is_scored_by_the_default_run(evaluate, search, tmp_path):
+    record = _record()
+    (tmp_path / "imbalanced.json").write_text(json.dumps(record))
+    runs = evaluate.scored_runs(record)
+    assert evaluate.match(runs, "focal", {"gamma": 2.0, "alpha": None}).params == {}
+    assert evaluate.match(runs, "focal", {}).mean == pytest.approx(0.61)
+    (table,) = _load("fit_priors").load_tables(tmp_path)
+    scored = search.pick_regret(table, {"loss": "focal", "params": {"alpha": None}}, tmp_path)
+    assert scored.regret == pytest.approx(1 - 0.61 / 0.7967, abs=1e-3)
+    assert scored.run.params == {} and not scored.unmatched
+    # params the exploration tuned, which no reference run has: the rules' run, and counted
+    tuned = search.pick_regret(table, {"loss": "focal", "params": {"alpha": 0.5}}, tmp_path)
+    assert tuned.unmatched and tuned.run.params == {"alpha": 0.97}
+    # a pick cached before picks kept their params: taken as trained with the rules' params
+    cached = search.pick_regret(table, {"loss": "focal"}, tmp_path)
+    assert cached.run.params == {"alpha": 0.97} and not cached.unmatched
+
+
+def test_best_is_the_best_of_every_run_variants_included(evaluate):
+    record = _record()
+    record["variants"]["focal"][0]["runs"] = _cell([0.90, 0.91, 0.90])
+    table = evaluate.Table(record)
+    assert table.best == "focal(alpha=0.97)" and table.regret_of("focal") == 0.0
+    assert table.regret_of("bce_weighted") == pytest.approx(1 - 0.7967 / 0.9033, abs=1e-3)
+    # without the rules setting alpha, focal is its default run, still judged against the
+    # variant trained on the table
+    record["shortlist"]["candidates"][0]["params"] = {"gamma": 2.0, "alpha": None}
+    table = evaluate.Table(record)
+    assert table.regret_of("focal") == pytest.approx(1 - 0.61 / 0.9033, abs=1e-3)
+
+
+def test_variants_to_train_are_the_rules_non_default_params_not_yet_stored():
+    reference = _load("reference_runs")
+    record = _record()
+    record["shortlist"]["candidates"].append({"loss": "hinge", "params": {}})
+    record["runs"]["hinge"] = _cell([0.5, 0.5, 0.5])
+    assert reference.rule_variants(record) == {"focal": [{"alpha": 0.97}]}
+    assert reference.missing_variants(record) == []  # stored already
+    record["shortlist"]["candidates"][0]["params"]["alpha"] = 0.9
+    assert reference.missing_variants(record) == [("focal", {"alpha": 0.9})]
