@@ -32,7 +32,14 @@ from advisor.records import (
     Shortlist,
     Task,
 )
-from advisor.search import Prepared, SearchProgress, confirm, prepare, profile_for_metric
+from advisor.search import (
+    Prepared,
+    SearchProgress,
+    check_limits,
+    confirm,
+    prepare,
+    profile_for_metric,
+)
 from advisor.search._decide import Decision
 from advisor.search._quiet import library_call
 from advisor.training import metric_applies
@@ -156,8 +163,7 @@ def recommend(
         trials, seed, storage, study_name, resume, device, factory: as in ``advisor.confirm``.
         progress: ``True`` prints progress on stderr; a callable receives each update.
 
-    Returns:
-        An ``Advice``: ``.recommendation``, ``.to_dict()`` (SPEC's JSON), ``.build_loss()``...
+    Returns an ``Advice``: ``.recommendation``, ``.to_dict()`` (SPEC's JSON), ``.build_loss()``...
 
     Example:
         >>> import numpy as np
@@ -167,6 +173,8 @@ def recommend(
         ('bce', ('target',))
     """
     started = time.monotonic() if started_at is None else started_at
+    if search:
+        check_limits(budget_s, trials)
     table = as_table(source, y, target=target)
     prepared = _checked(
         prepare(

@@ -332,7 +332,7 @@ def cli(debug: bool) -> None:
     type=SECONDS,
     default=60.0,
     show_default=True,
-    help="seconds for the confirmation search",
+    help="wall-clock seconds for the whole command: reading, search and answer",
 )
 @click.option(
     "--trials", type=click.IntRange(min=1), help="exploration trials (default 4 per loss)"

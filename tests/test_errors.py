@@ -55,6 +55,10 @@ FRAME = pd.DataFrame({"x": _RNG.normal(size=40), "y": _RNG.normal(size=40) + 1})
             "`budget_s` must be a positive number of seconds, got 0",
         ),
         (lambda: advisor.confirm(FRAME, target="y", trials=0), "`trials` must be at least 1"),
+        # recommend refuses them before reading: it once clamped them to a 1 s search
+        (lambda: recommend(FRAME, target="y", budget_s=-5), "`budget_s` must be a positive"),
+        (lambda: recommend(FRAME, target="y", budget_s=float("nan")), "got nan"),
+        (lambda: recommend(FRAME, target="y", trials=0), "`trials` must be at least 1"),
         (
             lambda: advisor.recommend(FRAME, target="y", metric="roc_auc", search=False),
             "pass another `metric`",

@@ -1,6 +1,6 @@
-"""Confirmation: Optuna ask-and-tell over short batched runs; the only place that imports optuna."""
+"""Confirmation: an Optuna study of short batched runs, shared by every process that joins it."""
 
-from advisor.search._confirm import SearchProgress, confirm, fit_settings_for
+from advisor.search._confirm import SearchProgress, check_limits, confirm, fit_settings_for
 from advisor.search._decide import Decision, decide, paired_p_value, settled
 from advisor.search._explore import suggest_loss
 from advisor.search._prepare import Job, Prepared, prepare, profile_for_metric
@@ -12,6 +12,7 @@ __all__ = [
     "Job",
     "Prepared",
     "SearchProgress",
+    "check_limits",
     "confirm",
     "decide",
     "fit_settings_for",

@@ -52,6 +52,7 @@ __all__ = [
     "OpenedSearch",
     "SearchProgress",
     "WorkedSearch",
+    "check_limits",
     "collect",
     "confirm",
     "fit_settings_for",
@@ -180,6 +181,18 @@ def interrupted_message(failed: int, *, storage: str | None, study_name: str) ->
     )
 
 
+def check_limits(budget_s: float, trials: int | None) -> None:
+    """Refuse a budget or trial count no search can run, before any work is done.
+
+    Raises:
+        UsageError: ``budget_s`` not a positive number, or ``trials`` below 1.
+    """
+    if not budget_s > 0:  # also NaN
+        raise UsageError(f"`budget_s` must be a positive number of seconds, got {budget_s!r}")
+    if trials is not None and trials < 1:
+        raise UsageError(f"`trials` must be at least 1, got {trials!r}")
+
+
 def confirm(
     frame: pd.DataFrame,
     profile: DataProfile,
@@ -219,10 +232,7 @@ def confirm(
         StudyMismatchError: a resumed study was made for other data or settings.
         SearchInterrupted: Ctrl-C; trials in flight were marked failed (exit code 130).
     """
-    if not budget_s > 0:
-        raise UsageError(f"`budget_s` must be a positive number of seconds, got {budget_s!r}")
-    if trials is not None and trials < 1:
-        raise UsageError(f"`trials` must be at least 1, got {trials!r}")
+    check_limits(budget_s, trials)
     with quiet_optuna():
         opened = open_search(
             frame,
