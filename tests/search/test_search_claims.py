@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from advisor.search._claims import plan_claim, take
@@ -71,6 +72,7 @@ def test_runs_outside_the_round_and_copies_are_not_claimed() -> None:
 CLAIMER = """
 import json, sys
 import optuna
+import pytest
 from optuna.trial import TrialState
 from advisor.search._claims import take
 from advisor.search._storage import build_storage
@@ -86,6 +88,7 @@ print(json.dumps(mine))
 """
 
 
+@pytest.mark.slow
 def test_two_processes_never_claim_the_same_trial_on_sqlite(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
     study = optuna.create_study(study_name="c", storage=build_storage(url))
