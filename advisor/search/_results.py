@@ -24,18 +24,22 @@ from advisor.records import CandidateResult, LossId, TrialOutcome, TrialState
 __all__ = [
     "CONFIRM",
     "EXPLORE",
+    "SURPLUS",
     "candidate_result",
     "confirm_key",
     "confirm_runs",
     "counted_explore",
     "explore_outcomes",
     "phase",
+    "surplus_explore",
 ]
 
 EXPLORE = "explore"
 CONFIRM = "confirm"
 # a trial whose training ended without a usable score (NaN): a result, not a run to redo
 DIVERGED = "diverged"
+# a sampled exploration trial asked at the same moment as the last one the count allowed
+SURPLUS = "surplus"
 
 
 def phase(trial: FrozenTrial) -> str:
@@ -57,6 +61,23 @@ def _trained(trial: FrozenTrial) -> bool:
 def counted_explore(trials: Sequence[FrozenTrial]) -> int:
     """Exploration trials that count toward ``--trials``: those training finished."""
     return sum(1 for t in trials if phase(t) == EXPLORE and _trained(t))
+
+
+def surplus_explore(trials: Sequence[FrozenTrial], number: int, max_trials: int) -> bool:
+    """Whether freshly sampled exploration trial ``number`` is one too many.
+
+    Processes check the count and then ask, so two of them can both see room for one more
+    trial and both ask it. Trial numbers order them: a fresh trial is surplus when the
+    exploration trials numbered before it (queued, running or trained) already fill
+    ``max_trials``; every process reads that alike, so exactly the late ones give way.
+    """
+    alive = (OptunaState.WAITING, OptunaState.RUNNING)
+    before = sum(
+        1
+        for t in trials
+        if t.number < number and phase(t) == EXPLORE and (t.state in alive or _trained(t))
+    )
+    return before >= max_trials
 
 
 def confirm_runs(trials: Sequence[FrozenTrial]) -> dict[str, FrozenTrial]:

@@ -51,12 +51,14 @@ from advisor.search._results import (
     CONFIRM,
     DIVERGED,
     EXPLORE,
+    SURPLUS,
     best_explore_value,
     confirm_key,
     confirm_runs,
     counted_explore,
     phase,
     run_score,
+    surplus_explore,
 )
 from advisor.search._splits import SplitMaker
 from advisor.search._storage import GRACE_S, HEARTBEAT_S
@@ -279,6 +281,19 @@ class Work:
             1 for t in trials if t.state in running and phase(t) == EXPLORE
         )
 
+    def _surplus(self, trial: optuna.Trial) -> bool:
+        """Fail a freshly sampled trial that the study's count has no room for (queued ones,
+        the rules' settings and retries of dead processes' trials, are always room)."""
+        storage = self.study._storage
+        if "fixed_params" in storage.get_trial_system_attrs(trial._trial_id):
+            return False
+        trials = self.study.get_trials(deepcopy=False)
+        if not surplus_explore(trials, trial.number, self.plan.max_trials):
+            return False
+        trial.set_user_attr("outcome", SURPLUS)
+        self.study.tell(trial, state=TrialState.FAIL)
+        return True
+
     def _leader(self, trials, stage: str) -> dict[str, Any] | None:
         """Who queues the next round: the owner of the most recently finished trial of the
         ``stage`` that ended (exploration before the first round, confirmation after), which
@@ -370,6 +385,8 @@ class Work:
                 # beats for its trials itself (Beating), so the warning does not apply
                 warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
                 trial = self.study.ask()
+            if self._surplus(trial):
+                break  # another process asked the last trial at the same moment
             if trial.user_attrs.get("phase") == CONFIRM:
                 # a confirmation run queued by an earlier round, popped by ask: it is not
                 # due while exploration is open; fail it (the race queues it again if needed)
