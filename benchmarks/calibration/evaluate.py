@@ -100,6 +100,14 @@ class Run(NamedTuple):
         return f"{self.loss}({shown})" if shown else self.loss
 
 
+# Parameters the loss derives from the data when left unset by the very recipe the rule that
+# sets them uses (rule huber-delta-from-scale: 1.345 x the target's robust scale, as Huber's
+# default): a run that differs only there is the default loss retrained on a slightly
+# different subset, i.e. run-to-run noise, not another setting (benchmarks/README.md, "Scored
+# as the advisor trains it").
+DERIVED_AS_DEFAULT = frozenset({("huber", "delta")})
+
+
 def non_default(loss: str, params: dict[str, Any] | None) -> dict[str, Any]:
     """The parameters of ``params`` that differ from the loss's catalog defaults (sorted)."""
     if not params:
@@ -107,7 +115,11 @@ def non_default(loss: str, params: dict[str, Any] | None) -> dict[str, Any]:
     from advisor.losses import get_loss
 
     defaults = get_loss(loss).defaults()
-    return {k: v for k, v in sorted(params.items()) if k in defaults and not _same(v, defaults[k])}
+    return {
+        k: v
+        for k, v in sorted(params.items())
+        if k in defaults and not _same(v, defaults[k]) and (loss, k) not in DERIVED_AS_DEFAULT
+    }
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -163,6 +175,8 @@ def scored_runs(record: dict[str, Any]) -> list[Run]:
     for loss, variants in record.get("variants", {}).items():
         for variant in variants:
             params = non_default(loss, variant["params"])
+            if not params:
+                continue  # the default retrained (DERIVED_AS_DEFAULT): noise, not a setting
             run = _chosen(loss, params, variant["runs"], metric, sign)
             if run is not None:
                 out.append(run)

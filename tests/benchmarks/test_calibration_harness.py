@@ -112,13 +112,19 @@ def test_quick_reference_run_stores_every_loss_seed_and_metric(tmp_path):
     assert reference.main(["--corpus", str(corpus), "--out", str(out), "--quick"]) == 0
     assert (out / "toy.json").stat().st_mtime_ns == before
     # --add-variants: the loss with the parameters the rules set, beside its default run
-    record["shortlist"]["candidates"] = [{"loss": "huber", "params": {"delta": 0.5}}]
+    # (Huber's delta is set by the recipe of its own default: the default retrained, no variant)
+    assert "quantile" in record["losses"]
+    record["shortlist"]["candidates"] = [
+        {"loss": "quantile", "params": {"q": 0.9}},
+        {"loss": "huber", "params": {"delta": 0.5}},
+    ]
     record["shortlist_auto_metric"]["candidates"] = []
     (out / "toy.json").write_text(json.dumps(record))
     assert reference.main(["--corpus", str(corpus), "--out", str(out), "--add-variants"]) == 0
     added = json.loads((out / "toy.json").read_text())
-    (variant,) = added["variants"]["huber"]
-    assert variant["params"] == {"delta": 0.5}
+    assert set(added["variants"]) == {"quantile"}
+    (variant,) = added["variants"]["quantile"]
+    assert variant["params"] == {"q": 0.9}
     assert set(variant["runs"]) == {"0.003"}  # the table's own protocol: --quick, one rate
     assert len(variant["runs"]["0.003"]["test"]["rmse"]) == 2
     assert variant["summary"]["test_mean"] is not None
