@@ -157,9 +157,8 @@ def recommend(
             ``X`` with ``y`` (1-D, or a column per output or label), or ``(X, y)``.
         target, task, objective, metric, rules, sample, decimal: see ``profile``, ``shortlist``.
         search: ``False`` answers from the rules alone (no training).
-        budget_s: wall-clock seconds for the whole job, from ``started_at`` (a
-            ``time.monotonic()`` instant) if given: the search gets what reading and
-            profiling left, less a reserve for the answer (``search_budget``).
+        budget_s: wall-clock seconds for the whole job, from ``started_at`` (monotonic) if
+            given; the search gets what reading left, less a reserve (``search_budget``).
         trials, seed, storage, study_name, resume, device, factory: as in ``advisor.confirm``.
         progress: ``True`` prints progress on stderr; a callable receives each update.
 
