@@ -362,9 +362,10 @@ class Work:
     # ------------------------------------------------------------------ exploration
 
     def _explore(self, state: WorkState, beating: Beating) -> bool:
-        if not self.study.trials:
-            enqueue_defaults(self.study, self.candidates)
         trials = self.study.get_trials(deepcopy=False)
+        if not trials:
+            enqueue_defaults(self.study, self.candidates)
+            trials = self.study.get_trials(deepcopy=False)
         running = sum(1 for t in trials if t.state == TrialState.RUNNING and phase(t) == EXPLORE)
         size = min(BATCH_TRIALS, self.plan.max_trials - state.explored - running)
         left = self.plan.explore_until - time.time()
@@ -377,15 +378,19 @@ class Work:
             self.study.set_user_attr(PLAN_KEY, self.plan.to_dict())
             return True
         asked = self.in_flight = []
+        # near the end of the count, where the live processes' batches could fill it between
+        # one reading and the next, count afresh before each ask and fail a surplus one after
+        margin = self._workers() * BATCH_TRIALS
         for _ in range(size):
-            if self._explore_taken() >= self.plan.max_trials:
+            near_end = state.explored + running + len(asked) >= self.plan.max_trials - margin
+            if near_end and self._explore_taken() >= self.plan.max_trials:
                 break  # another process asked the rest meanwhile
             with warnings.catch_warnings():
                 # Optuna's heartbeat is made for study.optimize; with ask-and-tell this loop
                 # beats for its trials itself (Beating), so the warning does not apply
                 warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
                 trial = self.study.ask()
-            if self._surplus(trial):
+            if near_end and self._surplus(trial):
                 break  # another process asked the last trial at the same moment
             if trial.user_attrs.get("phase") == CONFIRM:
                 # a confirmation run queued by an earlier round, popped by ask: it is not
