@@ -155,9 +155,9 @@ def test_a_search_cut_by_its_budget_ends_within_it(table, budget) -> None:
     # splits, the study and the decision are inside the budget, not added to it
     frame, profile, listed = table
     begun = time.monotonic()
-    search, decision = confirm(frame, profile, listed, budget_s=budget, trials=60, seed=0)
+    search, decision = confirm(frame, profile, listed, budget_s=budget, trials=5000, seed=0)
     wall = time.monotonic() - begun
-    assert search.trials < 60
+    assert search.trials < 5000  # (60 trials fitted in 4 s on a quiet machine)
     assert search.elapsed_s <= budget + 0.1 and wall <= budget + 0.1
     assert decision.chosen in listed.losses
 
