@@ -496,6 +496,11 @@ def run_variants(
         for key in ("commit", "date", "machine"):
             summary[key] = kept.get(key, summary[key])
         before.write_text(json.dumps(summary, indent=1) + "\n")
+    return _reported(summary, wall=wall, cpu=cpu, failed=failed)
+
+
+def _reported(summary: dict[str, Any], *, wall: float, cpu: float, failed: list[str]) -> dict:
+    """Print the summary with what this invocation cost (from ``wall``/``cpu`` on) and return it."""
     summary["this_invocation"] = {
         "wall_seconds": round(time.monotonic() - wall, 1),
         "cpu_seconds": round(time.process_time() - cpu, 1),
@@ -539,13 +544,7 @@ def run(
             flush=True,
         )
     summary = write_summary(out)
-    summary["this_invocation"] = {
-        "wall_seconds": round(time.monotonic() - wall, 1),
-        "cpu_seconds": round(time.process_time() - cpu, 1),
-        "failed": failed,
-    }
-    print(json.dumps(summary, indent=1))
-    return summary
+    return _reported(summary, wall=wall, cpu=cpu, failed=failed)
 
 
 def main(argv: list[str] | None = None) -> int:
