@@ -282,8 +282,9 @@ class Work:
         )
 
     def _surplus(self, trial: optuna.Trial) -> bool:
-        """Fail a freshly sampled trial that the study's count has no room for (queued ones,
-        the rules' settings and retries of dead processes' trials, are always room)."""
+        """Fail an asked trial that the study's count has no room for. The rules' settings,
+        queued with ``enqueue_trial``, always have room; a sampled trial, or the retry of a
+        dead process's trial (queued without ``fixed_params``), only below the count."""
         storage = self.study._storage
         if "fixed_params" in storage.get_trial_system_attrs(trial._trial_id):
             return False
