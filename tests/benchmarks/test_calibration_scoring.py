@@ -120,3 +120,25 @@ def test_variants_to_train_are_the_rules_non_default_params_not_yet_stored():
     assert reference.missing_variants(record) == []  # stored already
     record["shortlist"]["candidates"][0]["params"]["alpha"] = 0.9
     assert reference.missing_variants(record) == [("focal", {"alpha": 0.9})]
+
+
+def test_the_exhaustive_pick_follows_validation_not_test(search, tmp_path):
+    """The exhaustive search picks the default run with the best validation mean; its regret is
+    that run's test regret, even where test crowns another loss."""
+    record = _record()
+    # bce leads on validation at one of its rates, but trails on test at that rate
+    record["runs"]["bce"]["0.01"] = {
+        "val": {"balanced_accuracy": [0.95, 0.94, 0.96]},
+        "test": {"balanced_accuracy": [0.70, 0.69, 0.71]},
+    }
+    (tmp_path / "imbalanced.json").write_text(json.dumps(record))
+    (table,) = _load("fit_priors").load_tables(tmp_path)
+    scored = search.exhaustive_regret(table, tmp_path)
+    assert scored.run.loss == "bce" and scored.run.lr == "0.01"
+    assert scored.regret == pytest.approx(1 - 0.70 / 0.7967, abs=1e-3)
+    # the variant (focal with the rules' alpha) is not the exhaustive search's to pick
+    record["variants"]["focal"][0]["runs"] = _cell([0.99, 0.99, 0.99])
+    (tmp_path / "imbalanced.json").write_text(json.dumps(record))
+    search._record_cached.cache_clear()
+    (table,) = _load("fit_priors").load_tables(tmp_path)
+    assert search.exhaustive_regret(table, tmp_path).run.loss == "bce"
