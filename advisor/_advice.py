@@ -277,10 +277,11 @@ def decode_output(advice: Advice, output: Any) -> np.ndarray:
     return labels[levels]
 
 
-def _shown(params: Mapping[str, Any]) -> str:
-    return ", ".join(
-        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
-    )
+def _shown(loss: LossId, params: Mapping[str, Any]) -> str:
+    """The recommended parameters exactly as the JSON, the reports and the snippet show them."""
+    from advisor.report._wording import param_text
+
+    return ", ".join(f"{k}={param_text(loss, k, v, None)}" for k, v in params.items())
 
 
 def _evidence(evidence: Mapping[str, Any]) -> str:
@@ -296,8 +297,9 @@ def _search_lines(advice: Advice) -> Sequence[str]:
     if search is None:
         return ["Search: none (rules only); the confidence is the rules' prior."]
     lines = [
-        f"Search: {search.trials} short runs in {search.elapsed_s:.1f} s, judged on "
-        f"{search.metric.value} ({search.direction}) over paired validation splits:"
+        f"Search: {search.trials} trials ({search.pruned} pruned), then the finalists on "
+        f"paired validation splits, in {search.elapsed_s:.1f} s, judged on "
+        f"{search.metric.value} ({search.direction}):"
     ]
     for result in search.results:
         lines.append(
@@ -312,7 +314,7 @@ def explain(advice: Advice) -> str:
     """``Advice.explain``: the recommendation, its reasons and evidence, search and confidence."""
     rec = advice.recommendation
     profile = advice.profile
-    params = _shown(rec.params)
+    params = _shown(rec.loss, rec.params)
     lines = [
         f"Recommended loss: {rec.loss.value}" + (f" ({params})" if params else ""),
         f"Confidence: {rec.confidence:.2f} ({rec.confidence_label})",

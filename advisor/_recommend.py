@@ -8,6 +8,7 @@ stored study, so the two cannot drift.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -24,7 +25,6 @@ from advisor.records import (
     Advice,
     Candidate,
     DataProfile,
-    EffectKind,
     InputInfo,
     MetricId,
     Recommendation,
@@ -32,6 +32,7 @@ from advisor.records import (
     Shortlist,
     Task,
 )
+from advisor.report._wording import reason_lines, tuned_lines
 from advisor.search import (
     Prepared,
     SearchProgress,
@@ -58,12 +59,17 @@ ROBUST_VALIDATION_NOTE = (
 )
 
 
+def _round(value: float) -> float:
+    """``_PARAM_DIGITS`` decimals, but never fewer significant digits: a Huber delta of
+    0.0003132 on a target measured in thousandths stays 0.0003132, not 0.0003."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    return round(value, max(_PARAM_DIGITS, _PARAM_DIGITS - 1 - math.floor(math.log10(abs(value)))))
+
+
 def _rounded(params: dict) -> dict:
-    return {
-        k: (round(v, _PARAM_DIGITS) if isinstance(v, float) else v)
-        for k, v in params.items()
-        if k != "lr"
-    }
+    """The recommended parameters as reported; the snippet and ``build_loss`` use these."""
+    return {k: (_round(v) if isinstance(v, float) else v) for k, v in params.items() if k != "lr"}
 
 
 def _prior_confidence(candidates: Sequence[Candidate]) -> float:
@@ -105,24 +111,27 @@ def recommendation_from(
     _, target = split_xy(frame, profile)
     context = build_context(target, task=profile.task, n_classes=profile.n_classes or None)
     lr = params.pop("lr", None)
-    resolved = resolve_params(chosen.loss, params, context=context)
-    rationale = [r.text for r in chosen.reasons if r.effect.kind is not EffectKind.NOTE]
-    rationale += [r.text for r in chosen.reasons if r.effect.kind is EffectKind.NOTE]
+    # one set of values for every view: the JSON, the terminal, the report, the snippet and
+    # Advice.build_loss all carry the rounded parameters
+    used = _rounded(resolve_params(chosen.loss, params, context=context))
+    proposed = _rounded(resolve_params(chosen.loss, dict(chosen.params), context=context))
+    rationale = reason_lines(chosen, proposed=proposed, used=used)
     rationale.append(f"validation metric {listed.metric.value}: {listed.metric_reason}")
     if search is not None and listed.settings.get("robust_validation"):
         rationale.append(ROBUST_VALIDATION_NOTE)
     rationale.append(verdict)
+    rationale += tuned_lines(chosen, proposed=proposed, used=used)
     if lr is not None:
         rationale.append(f"best learning rate in the short runs (AdamW): {lr:.2g}")
     return Recommendation(
         loss=chosen.loss,
-        params=_rounded(resolved),
+        params=used,
         metric=listed.metric,
         confidence=confidence,
         confidence_label=label,
         verdict=verdict,
         rationale=tuple(dict.fromkeys(rationale)),
-        pytorch=pytorch_snippet(chosen.loss, resolved, context=context),
+        pytorch=pytorch_snippet(chosen.loss, used, context=context),
     )
 
 

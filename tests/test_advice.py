@@ -237,7 +237,33 @@ def test_explain_after_a_search_shows_every_candidate_and_the_verdict():
     advice = recommend(frame, target=target, budget_s=4.0, trials=4)
     text = advice.explain()
     assert advice.search is not None
-    assert f"Search: {advice.search.trials} short runs" in text
+    assert f"Search: {advice.search.trials} trials ({advice.search.pruned} pruned)" in text
     for result in advice.search.results:
         assert result.loss.value in text
     assert advice.recommendation.verdict in text
+
+
+def test_explain_counts_the_search_as_the_reports_do():
+    from advisor.records import CandidateResult, SearchResult
+
+    frame, target = _frame(Task.REGRESSION)
+    advice = recommend(frame, target=target, search=False)
+    results = tuple(
+        CandidateResult(loss=loss, params={"lr": 0.003}, mean=1.0, std=0.1, n=5)
+        for loss in advice.shortlist.losses
+    )
+    search = SearchResult(
+        metric=advice.shortlist.metric,
+        direction="minimize",
+        budget_s=8.0,
+        elapsed_s=5.2,
+        trials=4,
+        storage="in-memory",
+        study_name="s",
+        results=results,
+        pruned=1,
+    )
+    text = dataclasses.replace(advice, search=search).explain()
+    # 4 trials explored, then every finalist on 5 splits: not "4 short runs"
+    assert "Search: 4 trials (1 pruned), then the finalists on paired validation splits" in text
+    assert "short runs" not in text

@@ -23,7 +23,7 @@ from advisor.errors import UsageError
 from advisor.records import Advice, Candidate, RuleFiring
 from advisor.report._plots import curves_svg, paired_scores_svg, target_svg
 from advisor.report._terminal import printable
-from advisor.report._wording import race_note
+from advisor.report._wording import param_text, race_note
 
 __all__ = ["embed_json", "render_html", "write_html"]
 
@@ -135,17 +135,18 @@ def _table(
     return f"<table><thead><tr>{cells('th', head)}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _params(params: Any) -> str:
-    return ", ".join(f"{k}={v}" for k, v in params.items())
+def _params(loss: Any, params: Any) -> str:
+    """The recommended ``k=v`` pairs, exactly as the JSON and the snippet carry them."""
+    return ", ".join(f"{k}={param_text(str(loss), k, v, None)}" for k, v in params.items())
 
 
-def _value(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def _params_cell(params: Any) -> str:
-    """Escaped ``k=v`` pairs (floats to 4 digits) that wrap between pairs, never inside one."""
-    return ", ".join(f"<span class=id>{_e(k)}={_e(_value(v))}</span>" for k, v in params.items())
+def _params_cell(loss: Any, params: Any) -> str:
+    """Escaped ``k=v`` pairs (floats to 4 digits, None as the terminal says it: ``from data``
+    or ``none``) that wrap between pairs, never inside one."""
+    return ", ".join(
+        f"<span class=id>{_e(k)}={_e(param_text(str(loss), k, v))}</span>"
+        for k, v in params.items()
+    )
 
 
 def _figure(svg: str | None, caption: str) -> str:
@@ -156,7 +157,7 @@ def _figure(svg: str | None, caption: str) -> str:
 
 def _header(advice: Advice) -> list[str]:
     rec, profile = advice.recommendation, advice.profile
-    params = _params(rec.params)
+    params = _params(rec.loss, rec.params)
     label = rec.confidence_label if rec.confidence_label in ("high", "medium", "low") else "low"
     cards = [
         ("task", f"{profile.task.value} ({profile.label_encoding.value})"),
@@ -261,7 +262,7 @@ def _shortlist(advice: Advice) -> list[str]:
         )
         return [
             f"<code>{_e(candidate.loss.value)}</code>",
-            _params_cell(candidate.params),
+            _params_cell(candidate.loss, candidate.params),
             f"{candidate.score:g}",
             reasons,
         ]
@@ -298,7 +299,7 @@ def _confirmation(advice: Advice) -> list[str]:
         rows.append(
             [
                 f"<code>{_e(result.loss.value)}</code>",
-                _params_cell(result.params),
+                _params_cell(result.loss, result.params),
                 f"{result.mean:.4g}",
                 f"{result.std:.2g}",
                 str(result.n),

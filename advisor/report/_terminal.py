@@ -10,7 +10,7 @@ user's terminal. Identifiers that users copy (loss ids, task names) never wrap o
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from advisor.records import Advice, DataProfile, EffectKind, SearchResult, Shortlist
-from advisor.report._wording import race_note
+from advisor.report._wording import param_text, race_note
 
 __all__ = [
     "printable",
@@ -96,9 +96,14 @@ def _num(value: object, spec: str = ".4g") -> str:
     return str(value)
 
 
-def _param(value: object, spec: str = ".4g") -> str:
-    """A parameter left None is derived from the training data when the loss is built."""
-    return "from data" if value is None else _num(value, spec)
+def _params(
+    loss: object, params: Mapping[str, object], spec: str | None = ".4g", *, markup: bool = True
+) -> str:
+    """``k=v`` pairs as every view writes them (``param_text``: None reads ``from data`` or
+    ``none``, as the loss builds it); ``spec=None`` for the recommended values, exactly.
+    ``markup=False`` for the plain lines (``--quiet``), which rich does not parse."""
+    name = _m if markup else printable
+    return ", ".join(f"{name(k)}={param_text(str(loss), k, v, spec)}" for k, v in params.items())
 
 
 def _names(values: Iterable[object]) -> str:
@@ -167,7 +172,7 @@ def render_shortlist(listed: Shortlist) -> RenderableType:
     table.add_column("params", overflow="fold")
     table.add_column("why", overflow="fold", ratio=1)
     for rank, candidate in enumerate(listed.candidates, 1):
-        params = ", ".join(f"{_m(k)}={_param(v)}" for k, v in candidate.params.items()) or "-"
+        params = _params(candidate.loss, candidate.params) or "-"
         why = "\n".join(
             f"[dim]{r.factor.value}:[/] {_m(r.text)}"
             for r in candidate.reasons
@@ -210,7 +215,7 @@ def render_search(search: SearchResult) -> RenderableType:
         key=lambda r: (r.mean != r.mean, -r.mean if search.direction == "maximize" else r.mean),
     )
     for result in ordered:
-        params = ", ".join(f"{_m(k)}={_param(v, '.3g')}" for k, v in result.params.items())
+        params = _params(result.loss, result.params)
         table.add_row(
             _m(result.loss), _num(result.mean), _num(result.std, ".2g"), str(result.n), params
         )
@@ -237,7 +242,7 @@ def recommendation_line(advice: Advice) -> str:
         'mse'
     """
     rec = advice.recommendation
-    params = ", ".join(f"{k}={_num(v)}" for k, v in rec.params.items())
+    params = _params(rec.loss, rec.params, None, markup=False)
     return printable(
         f"{rec.loss}"
         + (f" ({params})" if params else "")
@@ -273,7 +278,7 @@ def shortlist_line(listed: Shortlist) -> str:
         'mse'
     """
     best = listed.candidates[0]
-    params = ", ".join(f"{k}={_param(v)}" for k, v in best.params.items())
+    params = _params(best.loss, best.params, markup=False)
     return printable(
         f"{best.loss}" + (f" ({params})" if params else "") + f"  rule score {best.score:g}"
         f"  (rules only; lossadvisor recommend confirms it)"
@@ -282,7 +287,7 @@ def shortlist_line(listed: Shortlist) -> str:
 
 def render_advice(advice: Advice) -> RenderableType:
     rec = advice.recommendation
-    params = ", ".join(f"{_m(k)}={_num(v)}" for k, v in rec.params.items())
+    params = _params(rec.loss, rec.params, None)
     head = Text.from_markup(
         f"[bold green]{_m(rec.loss)}[/]"
         + (f" ({params})" if params else "")
@@ -333,9 +338,7 @@ def render_catalog(specs: Iterable) -> RenderableType:
     for spec in specs:
         details = [f"head {_m(spec.head)}", f"torch {_m(spec.torch or '(hand-written)')}"]
         if spec.params:
-            details.append(
-                "params " + ", ".join(f"{_m(p.name)}={_param(p.default)}" for p in spec.params)
-            )
+            details.append("params " + _params(spec.id, {p.name: p.default for p in spec.params}))
         table.add_row(
             _m(spec.id),
             "\n".join(_m(t) for t in spec.tasks),

@@ -7,9 +7,175 @@ touching a sentence and a sentence without touching the statistics.
 
 from __future__ import annotations
 
-from advisor.records import Decision, DivergedRun, SearchResult, Verdict
+import functools
+import math
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["decision_statement", "diverged_note", "race_note"]
+from advisor.records import (
+    Candidate,
+    Decision,
+    DivergedRun,
+    EffectKind,
+    LossId,
+    SearchResult,
+    Verdict,
+)
+
+__all__ = [
+    "decision_statement",
+    "diverged_note",
+    "exact",
+    "param_text",
+    "race_note",
+    "reason_lines",
+    "same_value",
+    "tuned_lines",
+]
+
+# digits at which a recommended parameter is compared with the one the rules proposed (the
+# shortlist shows 4): a value the search left alone never reads as "tuned" by rounding
+_SAME_DIGITS = 4
+
+
+def exact(value: float) -> str:
+    """A number as short as it can be written without changing it (``2`` not ``2.0``).
+
+    The recommended parameters are already rounded where the advice is made; every view of
+    them (terminal, HTML, ``--quiet``, ``explain``) prints them through this, so all show
+    the value the JSON and the PyTorch snippet carry, digit for digit.
+
+    Example:
+        >>> exact(2.0), exact(8.8361), exact(0.0003132), exact(123456789.0)
+        ('2', '8.8361', '0.0003132', '123456789')
+    """
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value)).removesuffix(".0")
+
+
+@functools.cache
+def _derived_from_data(loss: LossId | str, name: str) -> bool:
+    """Whether ``build_loss`` computes a parameter left None from the data (Huber's delta,
+    a pos_weight) rather than leaving it off (focal's alpha: no alpha weighting).
+
+    Asked of ``resolve_params`` itself, so the words cannot drift from what is built.
+    """
+    from advisor.errors import AdvisorError
+    from advisor.losses import LossContext, resolve_params
+
+    context = LossContext(n_outputs_classes=2, class_counts=(1, 1), n_rows=2)
+    try:
+        return resolve_params(loss, {name: None}, context=context).get(name) is not None
+    except AdvisorError:  # an unknown loss or parameter: say nothing it could contradict
+        return False
+
+
+def param_text(loss: LossId | str, name: str, value: Any, spec: str | None = ".4g") -> str:
+    """One parameter's value as every view shows it.
+
+    ``None`` reads ``from data`` where the loss computes it from the training rows when it
+    is built (a pos_weight of negatives/positives) and ``none`` where it stays off (focal's
+    alpha on several classes); ``spec=None`` prints a number exactly (:func:`exact`).
+
+    Example:
+        >>> param_text("bce_weighted", "pos_weight", None), param_text("focal", "alpha", None)
+        ('from data', 'none')
+        >>> param_text("focal", "alpha", 0.12590893), param_text("focal", "alpha", 0.1259, None)
+        ('0.1259', '0.1259')
+    """
+    if value is None:
+        return "from data" if _derived_from_data(loss, name) else "none"
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    return exact(value) if spec is None else format(value, spec)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two parameter values read the same to 4 significant digits (None only as None).
+
+    Example:
+        >>> same_value(0.6274, 0.62741), same_value(0.6274, 0.1259), same_value(None, 1.0)
+        (True, False, False)
+    """
+    if a is None or b is None:
+        return a is b
+    if not (isinstance(a, int | float) and isinstance(b, int | float)):
+        return a == b
+    return math.isclose(float(f"{a:.{_SAME_DIGITS}g}"), float(f"{b:.{_SAME_DIGITS}g}"))
+
+
+def _set_line(text: str, name: str, proposed: Any, used: Any, loss: LossId) -> str:
+    if same_value(proposed, used):
+        return text
+    return (
+        f"{text}: the rule proposed {name}={param_text(loss, name, proposed, None)}; the "
+        f"search tuned it to {name}={param_text(loss, name, used, None)}, the value recommended"
+    )
+
+
+def reason_lines(
+    candidate: Candidate, *, proposed: Mapping[str, Any], used: Mapping[str, Any]
+) -> list[str]:
+    """The chosen candidate's reasons as the rationale states them, each once.
+
+    What weighed for the loss comes first, then what the rules only noted about it; a rule
+    that lowered it is said to count against it. A rule that set a parameter the search then
+    tuned says both values: what the rule proposed from the data, and what is recommended.
+
+    Args:
+        candidate: the shortlisted loss that was chosen.
+        proposed: its parameters as the rules (or the catalog) gave them, resolved.
+        used: the parameters recommended (the search's best, rounded), resolved.
+
+    Example:
+        >>> from advisor.records import Factor, LossEffect, Reason
+        >>> set_alpha = LossEffect(kind=EffectKind.SET, loss=LossId.FOCAL, param="alpha",
+        ...                        value=0.6274)
+        >>> focal = Candidate(loss=LossId.FOCAL, params={"alpha": 0.6274}, score=2.0,
+        ...     reasons=(Reason(rule="r", factor=Factor.IMBALANCE, effect=set_alpha,
+        ...                     text="alpha = 1 - positive rate 0.373"),))
+        >>> reason_lines(focal, proposed={"alpha": 0.6274}, used={"alpha": 0.1259})
+        ['alpha = 1 - positive rate 0.373: the rule proposed alpha=0.6274; the search tuned it to alpha=0.1259, the value recommended']
+    """  # noqa: E501
+    weighed, noted = [], []
+    for reason in candidate.reasons:
+        effect = reason.effect
+        if effect.kind is EffectKind.SET and effect.param is not None:
+            name = effect.param
+            line = _set_line(reason.text, name, proposed.get(name), used.get(name), candidate.loss)
+        elif effect.kind is EffectKind.LOWER:
+            line = f"counted against {candidate.loss.value}: {reason.text}"
+        else:
+            line = reason.text
+        (noted if effect.kind is EffectKind.NOTE else weighed).append(line)
+    return list(dict.fromkeys(weighed + noted))
+
+
+def tuned_lines(
+    candidate: Candidate, *, proposed: Mapping[str, Any], used: Mapping[str, Any]
+) -> list[str]:
+    """One line per parameter the search moved away from a default no rule had set.
+
+    (A parameter a rule set is told in that rule's line, by :func:`reason_lines`.)
+
+    Example:
+        >>> focal = Candidate(loss=LossId.FOCAL, params={"gamma": 2.0}, score=2.0)
+        >>> tuned_lines(focal, proposed={"gamma": 2.0}, used={"gamma": 3.903})
+        ['the search tuned focal gamma from its default 2 to 3.903']
+    """
+    by_rule = {
+        r.effect.param
+        for r in candidate.reasons
+        if r.effect.kind is EffectKind.SET and r.effect.param is not None
+    }
+    loss = candidate.loss
+    return [
+        f"the search tuned {loss.value} {name} from its default "
+        f"{param_text(loss, name, proposed.get(name), None)} to "
+        f"{param_text(loss, name, value, None)}"
+        for name, value in used.items()
+        if name not in by_rule and not same_value(proposed.get(name), value)
+    ]
 
 
 def race_note(search: SearchResult) -> str | None:

@@ -201,8 +201,99 @@ def test_losses_in_the_fixture_are_distinct(advice: Advice) -> None:
 
 
 def test_render_search_names_a_parameter_derived_from_the_data(advice: Advice) -> None:
-    derived = dataclasses.replace(
-        advice.search.results[0], params={"pos_weight": None, "lr": 0.003}
+    derived = dataclasses.replace(  # the loss whose pos_weight is computed from the data
+        advice.search.results[0], loss=LossId.BCE_WEIGHTED, params={"pos_weight": None, "lr": 0.003}
     )
     search = dataclasses.replace(advice.search, results=(derived, *advice.search.results[1:]))
     assert "pos_weight=from data" in _text(render_search(search))
+
+
+# ------------------------------------------------- one fact, one reading in every view
+
+
+def _visible(page: str) -> str:
+    """The text a reader of the HTML page sees (the embedded JSON and the markup left out)."""
+    import html
+    import re
+
+    page = page.split("<script type=application/json")[0]
+    return html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<svg.*?</svg>", "", page, flags=re.S)))
+
+
+@pytest.fixture(scope="module")
+def imbalanced() -> Advice:
+    """61 positives of 600: bce_weighted's pos_weight is 539/61 = 8.8361 (5 digits)."""
+    rng = np.random.default_rng(1)
+    y = (np.arange(600) < 61).astype(int)
+    frame = pd.DataFrame({"a": rng.normal(size=600) + y, "b": rng.normal(size=600), "label": y})
+    advice = recommend(frame, target="label", search=False)
+    assert advice.recommendation.loss is LossId.BCE_WEIGHTED
+    return advice
+
+
+def test_a_parameter_left_to_the_loss_reads_the_same_in_terminal_and_html(
+    imbalanced: Advice,
+) -> None:
+    from advisor.records import Candidate
+
+    candidates = (
+        Candidate(loss=LossId.BCE_WEIGHTED, params={"pos_weight": None}, score=3.5),
+        Candidate(loss=LossId.FOCAL, params={"gamma": 2.0, "alpha": None}, score=2.0),
+    )
+    listed = dataclasses.replace(imbalanced.shortlist, candidates=candidates)
+    results = tuple(
+        CandidateResult(loss=c.loss, params={**c.params, "lr": 0.003}, mean=0.8, std=0.01, n=3)
+        for c in candidates
+    )
+    search = SearchResult(
+        metric=listed.metric,
+        direction="maximize",
+        budget_s=5.0,
+        elapsed_s=1.0,
+        trials=2,
+        storage="in-memory",
+        study_name="s",
+        results=results,
+    )
+    advice = dataclasses.replace(imbalanced, shortlist=listed, search=search)
+    terminal = _text(render_shortlist(listed)) + _text(render_search(search))
+    page = _visible(render_html(advice))
+    for text in (terminal, page):
+        # the weight is computed from the class counts when the loss is built...
+        assert text.count("pos_weight=from data") == 2
+        # ...while an alpha left None is no alpha weighting at all
+        assert text.count("alpha=none") == 2 and "alpha=from data" not in text
+        assert "None" not in text
+
+
+def test_the_recommended_values_read_as_the_json_carries_them(imbalanced: Advice) -> None:
+    from advisor.report import recommendation_line
+
+    rec = imbalanced.recommendation
+    assert rec.params == {"pos_weight": 8.8361}
+    shown = "pos_weight=8.8361"
+    assert shown in recommendation_line(imbalanced)
+    assert shown in _text(render_advice(imbalanced))
+    assert shown in _visible(render_html(imbalanced))
+    assert shown in imbalanced.explain()
+    assert "torch.tensor([8.8361])" in rec.pytorch
+
+
+def test_the_search_tables_show_the_same_digits(advice: Advice) -> None:
+    tuned = dataclasses.replace(
+        advice.search.results[0], loss=LossId.HUBER, params={"delta": 118.6123, "lr": 0.00448}
+    )
+    search = dataclasses.replace(advice.search, results=(tuned, *advice.search.results[1:]))
+    terminal = _text(render_search(search))
+    page = _visible(render_html(dataclasses.replace(advice, search=search)))
+    for text in (terminal, page):
+        assert "delta=118.6" in text and "lr=0.00448" in text
+
+
+def test_the_catalog_says_which_defaults_come_from_the_data() -> None:
+    from advisor.losses import load_catalog
+    from advisor.report import render_catalog
+
+    text = " ".join(_text(render_catalog(load_catalog().values())).split())
+    assert "pos_weight=from data" in text and "delta=from data" in text
+    assert "alpha=none" in text and "alpha=from data" not in text

@@ -112,3 +112,47 @@ def test_a_chosen_loss_that_blew_up_is_called_risky() -> None:
     note = diverged_note(_decision(Verdict.SIGNIFICANT, comparison, diverged=(BLOWN,)))
     assert "gamma itself blew up on 1 split(s): a risky choice" in note
     assert "the confidence is capped" in note
+
+
+# what a parameter's value reads as -> (loss, parameter, value, spec)
+PARAM_TEXTS = {
+    "from data": [
+        ("bce_weighted", "pos_weight", None, ".4g"),
+        ("huber", "delta", None, None),
+    ],
+    "none": [("focal", "alpha", None, ".4g"), ("multilabel_focal", "alpha", None, None)],
+    "0.1259": [("focal", "alpha", 0.12590893, ".4g"), ("focal", "alpha", 0.1259, None)],
+    "118.6": [("huber", "delta", 118.6123, ".4g"), ("huber", "delta", 118.6, None)],
+    "8.8361": [("bce_weighted", "pos_weight", 8.8361, None)],
+    "2": [("focal", "gamma", 2.0, None), ("focal", "gamma", 2.0, ".4g")],
+    "3": [("multi_margin", "p", 3, None)],
+}
+
+
+@pytest.mark.parametrize(
+    ("expected", "case"),
+    [(expected, case) for expected, cases in PARAM_TEXTS.items() for case in cases],
+)
+def test_a_parameter_reads_as_the_loss_builds_it(expected: str, case: tuple) -> None:
+    from advisor.report._wording import param_text
+
+    loss, name, value, spec = case
+    assert param_text(loss, name, value, spec) == expected
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        (0.6274, 0.6274, True),
+        (0.62741, 0.6274, True),  # what the shortlist's 4 digits cannot tell apart
+        (0.6274, 0.6275, False),
+        (0.6274, 0.1259, False),
+        (None, None, True),
+        (None, 0.5, False),
+        (2, 2.0, True),
+    ],
+)
+def test_same_value_reads_four_significant_digits(a, b, same: bool) -> None:
+    from advisor.report._wording import same_value
+
+    assert same_value(a, b) is same
