@@ -86,6 +86,40 @@ def test_bagged_weights_are_quarter_units_and_keep_hand_includes(fp, corpus):
             assert bagged[r, c] > 0  # a loss the hand rules include stays included
 
 
+def test_the_hand_entries_added_for_recall_earn_their_slot_in_every_fold(fp, corpus):
+    space = fp.build_space(corpus)
+    for entry in ("ordinal-family:ce_label_smoothing", "binary-imbalance:ce_weighted"):
+        rows = fp.slot_support(space, corpus, entry, k=5, seeds=(0, 1))
+        assert len(rows) == 10
+        rule = next(r for r, rule in enumerate(space.rules) if rule.id == entry.split(":")[0])
+        for row, held in zip(rows, fp.folds(corpus, 5, 0) + fp.folds(corpus, 5, 1), strict=True):
+            training = np.setdiff1d(np.arange(len(corpus)), held)
+            assert row["tables"] == int(space.fired[training, rule].sum())
+            assert row["earns"], row
+
+
+def test_an_entry_whose_loss_is_never_near_the_best_does_not_earn_its_slot(fp, corpus):
+    space = fp.build_space(corpus)
+    weighted, hinge = space.losses.index("ce_weighted"), space.losses.index("squared_hinge")
+    space.regrets = space.regrets.copy()
+    space.regrets[:, weighted] = 0.5  # never within 1% of the best
+    space.regrets[:, hinge] = 0.0  # the loss it pushes off always is
+    rows = fp.slot_support(space, corpus, "binary-imbalance:ce_weighted", k=5, seeds=(0,))
+    assert all(r["added_near"] == 0 and r["displaced_near"] > 0 for r in rows)
+    assert not any(r["earns"] for r in rows)
+    with pytest.raises(SystemExit, match="no weight"):
+        fp.slot_support(space, corpus, "binary-imbalance:squared_hinge", k=5, seeds=(0,))
+    with pytest.raises(SystemExit, match="no such rule"):
+        fp.slot_support(space, corpus, "binary-imbalanse:ce_weighted", k=5, seeds=(0,))
+
+
+def test_fitted_shortlists_hold_a_near_best_loss_on_95_percent_out_of_fold(fp, corpus):
+    """Issue 17's recall target, out of fold (grouped 5-fold, fold seed 0)."""
+    space = fp.build_space(corpus)
+    oof = fp.out_of_fold(space, corpus, 5, seed=0)
+    assert oof["listed"].mean() >= 0.95
+
+
 def test_zero_inflated_tables_are_built_as_the_task_their_zeros_allow():
     build = _load("build_corpus")
     counts = pd.Series([0, 0, 0, 12, 40, 250])
