@@ -225,16 +225,18 @@ def decision_statement(decision: Decision) -> str:
         text += f"p={c.p_value:.3g})"
     elif decision.verdict is Verdict.OVERTURNED and decision.prior is not None:
         text = _overturned(decision)
+    # a tie goes to the loss the rules rank higher; that is the shortlist's first only when
+    # the shortlist's first tied too, so the sentence says what is true either way
     elif decision.verdict is Verdict.NEGLIGIBLE:
         text = (
             f"{best} (best mean) leads {other} by only {gap} (p={c.p_value:.2g}): less than "
-            f"the {decision.equivalence:.1%} that would change the advice; the rule prior "
-            f"({other}) stands"
+            f"the {decision.equivalence:.1%} that would change the advice; the rule prior ranks "
+            f"{other} above {best}, so {other} stands"
         )
     elif decision.verdict is Verdict.TIE:
         text = (
             f"no significant difference between {best} (best mean) and {other} ({gap}, "
-            f"p={c.p_value:.2g}); the rule prior ({other}) stands"
+            f"p={c.p_value:.2g}); the rule prior ranks {other} above {best}, so {other} stands"
         )
     else:
         text = (

@@ -58,13 +58,14 @@ CASES = {
         _comparison(LossId.CE, LossId.ORDINAL_CORAL, 0.01, gap=0.0006),
         {"chosen": LossId.ORDINAL_CORAL},
         "ce (best mean) leads ordinal_coral by only 0.0006 ± 0.05 rmse (p=0.01): less than "
-        "the 0.5% that would change the advice; the rule prior (ordinal_coral) stands",
+        "the 0.5% that would change the advice; the rule prior ranks ordinal_coral above ce, so "
+        "ordinal_coral stands",
     ),
     Verdict.TIE: (
         _comparison(LossId.HUBER, LossId.MAE, 0.4),
         {"chosen": LossId.MAE},
         "no significant difference between huber (best mean) and mae (0.25 ± 0.05 rmse, "
-        "p=0.4); the rule prior (mae) stands",
+        "p=0.4); the rule prior ranks mae above huber, so mae stands",
     ),
 }
 
