@@ -225,6 +225,7 @@ def exhaustive(dataset: Dataset, *, quick: bool) -> dict[str, Any]:
             "lr": float(best_lr),
             "test": by_lr[best_lr]["test"],
             "test_mean": float(np.nanmean(by_lr[best_lr]["test"])),
+            "val_mean": float(np.nanmean(by_lr[best_lr]["val"])),
         }
     finite = {k: v for k, v in per_loss.items() if math.isfinite(v["test_mean"])}
     best = max(finite, key=lambda k: (1 if maximize else -1) * finite[k]["test_mean"])
@@ -360,7 +361,9 @@ def evaluate(
     for number, entry in enumerate(entries, 1):
         cache = out / f"{entry['name']}{'-quick' if quick else ''}.json"
         done = json.loads(cache.read_text()) if cache.exists() else {}
-        if done.get("exhaustive", {}).get("seeds") != (2 if quick else len(SEEDS)):
+        if done.get("exhaustive", {}).get("seeds", 2 if quick else len(SEEDS)) != (
+            2 if quick else len(SEEDS)
+        ):
             done = {}  # made with another seed count: the W/T/L pairs would not match
         print(f"[{number}/{len(entries)}] {entry['name']}", file=sys.stderr, flush=True)
         dataset = Dataset(folder, entry)
@@ -433,11 +436,26 @@ def report(rows, *, quick: bool, budget: float) -> None:
             f"| {entry['name']} | {dataset.metric.value} | {ex['best']} {best:.4g} "
             f"({ex['seconds']:.0f}s) | " + " | ".join(cells) + " |"
         )
+        if (chosen := validation_pick(ex, maximize)) is not None:
+            scores, _, r = pick_regret(ex, chosen, maximize)
+            floor = summary.setdefault(
+                "exhaustive_on_validation",
+                {"regret": [], "vs_default": [], "vs_automl": [], "time": [], "picks": []},
+            )
+            floor["regret"].append(r)
+            floor["time"].append(1.0)
+            floor["picks"].append(f"{entry['name']} {chosen} ({r:.1%})")
+            default_scores = ex["losses"][picks["task_default"]]["test"]
+            floor["vs_default"].append(paired(scores, default_scores, maximize))
+            automl_scores = ex["losses"].get(picks["plain_automl"], {}).get("test", scores)
+            floor["vs_automl"].append(paired(scores, automl_scores, maximize))
     print(
         "\n| method | median regret | worst regret | vs task default (W/T/L) | "
         "vs plain AutoML (W/T/L) | time / exhaustive |"
     )
     print("|---|---|---|---|---|---|")
+    if len(summary.get("exhaustive_on_validation", {}).get("regret", [])) != len(rows):
+        summary.pop("exhaustive_on_validation", None)  # older caches lack validation means
     for method, data in summary.items():
 
         def wtl(results: list[str]) -> str:
@@ -448,6 +466,25 @@ def report(rows, *, quick: bool, budget: float) -> None:
             f"{wtl(data['vs_default'])} | {wtl(data['vs_automl'])} | "
             f"{np.median(data['time']):.2f} |"
         )
+
+    if "exhaustive_on_validation" in summary:
+        print(
+            "\nexhaustive_on_validation: the exhaustive search's own pick, the loss with the best "
+            "validation mean (what every loss trained in full would choose): "
+            + "; ".join(summary["exhaustive_on_validation"]["picks"])
+        )
+
+
+def validation_pick(ex: dict[str, Any], maximize: bool) -> str | None:
+    """The loss with the best validation mean at its chosen rate; None for a cache made before
+    validation means were kept."""
+    means = {loss: v.get("val_mean") for loss, v in ex["losses"].items()}
+    if any(m is None for m in means.values()):
+        return None
+    finite = {loss: m for loss, m in means.items() if math.isfinite(m)}
+    if not finite:
+        return None
+    return max(sorted(finite), key=lambda loss: finite[loss] if maximize else -finite[loss])
 
 
 def report_seeds(rows, *, seeds: int) -> None:
