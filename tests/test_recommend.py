@@ -220,7 +220,7 @@ def test_a_rule_that_lowered_the_chosen_loss_is_said_to_count_against_it():
     search, decision = _searched(plain, LossId.MSE, {}, other=plain.shortlist.losses[0])
     rec = recommendation_from(frame, plain.profile, plain.shortlist, search, decision)
     for text in lowered:
-        assert f"counted against mse: {text}" in rec.rationale
+        assert f"counts against mse: {text}" in rec.rationale
         assert text not in rec.rationale  # never as a reason for it
 
 

@@ -23,7 +23,7 @@ from advisor.errors import UsageError
 from advisor.records import Advice, Candidate, RuleFiring
 from advisor.report._plots import curves_svg, paired_scores_svg, target_svg
 from advisor.report._terminal import printable
-from advisor.report._wording import param_text, race_note
+from advisor.report._wording import param_text, race_note, reason_text
 
 __all__ = ["embed_json", "render_html", "write_html"]
 
@@ -158,7 +158,9 @@ def _figure(svg: str | None, caption: str) -> str:
 def _header(advice: Advice) -> list[str]:
     rec, profile = advice.recommendation, advice.profile
     params = _params(rec.loss, rec.params)
-    label = rec.confidence_label if rec.confidence_label in ("high", "medium", "low") else "low"
+    # the badge's colour: a label other than these ("prior only") is drawn as a low one, but
+    # it reads as the terminal and the JSON say it
+    style = rec.confidence_label if rec.confidence_label in ("high", "medium", "low") else "low"
     cards = [
         ("task", f"{profile.task.value} ({profile.label_encoding.value})"),
         ("target", ", ".join(profile.target)),
@@ -172,7 +174,8 @@ def _header(advice: Advice) -> list[str]:
         f"<h1>Train with <code>{_e(rec.loss.value)}</code>"
         + (f" <span class=dim>{_e(params)}</span>" if params else "")
         + "</h1>",
-        f"<p><span class='badge {label}'>confidence {rec.confidence:.2f} · {_e(label)}</span> "
+        f"<p><span class='badge {style}'>confidence {rec.confidence:.2f} · "
+        f"{_e(rec.confidence_label)}</span> "
         f"<span class=verdict>{_e(rec.verdict)}</span></p>",
         "<div class=cards>"
         # a long value is cut to three lines here (the whole of it is in the tables below)
@@ -258,7 +261,8 @@ def _target(advice: Advice) -> list[str]:
 def _shortlist(advice: Advice) -> list[str]:
     def row(candidate: Candidate) -> list[str]:
         reasons = "<br>".join(
-            f"<span class=dim>[{_e(r.factor.value)}]</span> {_e(r.text)}" for r in candidate.reasons
+            f"<span class=dim>[{_e(r.factor.value)}]</span> {_e(reason_text(r))}"
+            for r in candidate.reasons
         )
         return [
             f"<code>{_e(candidate.loss.value)}</code>",

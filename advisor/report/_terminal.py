@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from advisor.records import Advice, DataProfile, EffectKind, SearchResult, Shortlist
-from advisor.report._wording import param_text, race_note
+from advisor.report._wording import param_text, race_note, reason_text
 
 __all__ = [
     "printable",
@@ -174,7 +174,7 @@ def render_shortlist(listed: Shortlist) -> RenderableType:
     for rank, candidate in enumerate(listed.candidates, 1):
         params = _params(candidate.loss, candidate.params) or "-"
         why = "\n".join(
-            f"[dim]{r.factor.value}:[/] {_m(r.text)}"
+            f"[dim]{r.factor.value}:[/] {_m(reason_text(r))}"
             for r in candidate.reasons
             if r.effect.kind is not EffectKind.NOTE
         )

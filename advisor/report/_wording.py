@@ -18,6 +18,7 @@ from advisor.records import (
     DivergedRun,
     EffectKind,
     LossId,
+    Reason,
     SearchResult,
     Verdict,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "param_text",
     "race_note",
     "reason_lines",
+    "reason_text",
     "same_value",
     "tuned_lines",
 ]
@@ -113,6 +115,22 @@ def _set_line(text: str, name: str, proposed: Any, used: Any, loss: LossId) -> s
     )
 
 
+def reason_text(reason: Reason) -> str:
+    """A fired rule's sentence as the shortlist and the rationale show it: a rule that lowered
+    the loss says it counts against it, so it never reads as a reason for it.
+
+    Example:
+        >>> from advisor.records import Factor, LossEffect
+        >>> lower = LossEffect(kind=EffectKind.LOWER, loss=LossId.MSE, value=1.0)
+        >>> reason_text(Reason(rule="r", factor=Factor.OUTLIERS, effect=lower,
+        ...                    text="skewness 6.94 > 2"))
+        'counts against mse: skewness 6.94 > 2'
+    """
+    if reason.effect.kind is EffectKind.LOWER:
+        return f"counts against {reason.effect.loss.value}: {reason.text}"
+    return reason.text
+
+
 def reason_lines(
     candidate: Candidate, *, proposed: Mapping[str, Any], used: Mapping[str, Any]
 ) -> list[str]:
@@ -143,10 +161,8 @@ def reason_lines(
         if effect.kind is EffectKind.SET and effect.param is not None:
             name = effect.param
             line = _set_line(reason.text, name, proposed.get(name), used.get(name), candidate.loss)
-        elif effect.kind is EffectKind.LOWER:
-            line = f"counted against {candidate.loss.value}: {reason.text}"
         else:
-            line = reason.text
+            line = reason_text(reason)
         (noted if effect.kind is EffectKind.NOTE else weighed).append(line)
     return list(dict.fromkeys(weighed + noted))
 

@@ -297,3 +297,32 @@ def test_the_catalog_says_which_defaults_come_from_the_data() -> None:
     text = " ".join(_text(render_catalog(load_catalog().values())).split())
     assert "pos_weight=from data" in text and "delta=from data" in text
     assert "alpha=none" in text and "alpha=from data" not in text
+
+
+def test_the_html_badge_says_the_confidence_label_the_terminal_says(imbalanced: Advice) -> None:
+    rec = imbalanced.recommendation
+    assert rec.confidence_label == "prior only"  # rules only: no search measured it
+    expected = f"confidence {rec.confidence:.2f} · prior only"
+    assert expected in _visible(render_html(imbalanced))
+    assert f"confidence {rec.confidence:.2f} (prior only)" in _text(render_advice(imbalanced))
+
+
+def test_a_rule_that_lowered_a_loss_reads_as_counting_against_it() -> None:
+    from advisor.records import EffectKind
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    frame = pd.DataFrame({"x": x, "amount": np.exp(1.5 * x + rng.normal(size=300)) * 10})
+    advice = recommend(frame, target="amount", search=False)
+    lowered = [
+        (c.loss, r.text)
+        for c in advice.shortlist.candidates
+        for r in c.reasons
+        if r.effect.kind is EffectKind.LOWER
+    ]
+    assert lowered
+    terminal = " ".join(_text(render_shortlist(advice.shortlist)).replace("│", " ").split())
+    page = " ".join(_visible(render_html(advice)).split())
+    for loss, text in lowered:
+        assert f"counts against {loss.value}: {text}" in page
+        assert f"counts against {loss.value}: {text}" in terminal
