@@ -16,16 +16,26 @@ its first trial started after the study's first one (``joined``), its share of i
 spent training (``busy``), and its seconds per phase training, on storage (reading, replaying,
 queueing, claiming) and waiting (nothing to take). These explain the ratio: two processes are
 twice as fast only if both join at once and train all the time.
+
+Under the time sheet, every process's storage traffic, counted in the benchmark only (each
+process is started through this script's ``--as-process``, which hooks Optuna's cached storage
+and SQLAlchemy's engine events before handing over to the CLI; the product runs unhooked):
+storage calls, SQL statements and committed transactions, per trial the process trained, and
+the calls it made most. Unlike seconds, these counts do not move with the machine's load.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 import numpy as np
 import optuna
@@ -41,9 +51,148 @@ def _table(rows: int, path: str) -> None:
     pd.DataFrame(x, columns=[f"x{i}" for i in range(10)]).assign(target=y).to_csv(path, index=False)
 
 
+COUNTS_ENV = "LOSSADVISOR_BENCH_COUNTS"  # folder where each counted process leaves its counts
+
+
 def _command(args: list[str], cores: str | None) -> list[str]:
     prefix = ["taskset", "-c", cores] if cores and shutil.which("taskset") else []
-    return [*prefix, sys.executable, "-m", "advisor", *args]
+    return [*prefix, sys.executable, os.path.abspath(__file__), "--as-process", *args]
+
+
+class _Counts:
+    """Storage calls (outermost only), SQL statements and commits, main thread and others."""
+
+    def __init__(self) -> None:
+        self.calls: collections.Counter = collections.Counter()
+        self.call_s: collections.Counter = collections.Counter()
+        self.sql: collections.Counter = collections.Counter()
+        self.local = threading.local()
+        # with LOSSADVISOR_BENCH_CALLERS=1, each call is keyed by the advisor code that made it
+        self.callers = bool(os.environ.get("LOSSADVISOR_BENCH_CALLERS"))
+
+    def where(self) -> str:
+        return "main" if threading.current_thread() is threading.main_thread() else "other"
+
+    def hook(self) -> None:
+        from optuna.storages import BaseStorage, RDBStorage, _CachedStorage
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        names = {n for n in vars(BaseStorage) if not n.startswith("_")} | {
+            n for n in vars(_CachedStorage) if not n.startswith("__")
+        }
+        names -= {"get_heartbeat_interval", "get_heartbeat_stale_trial_callback"}  # no I/O
+        for name in names:
+            original = getattr(_CachedStorage, name, None)
+            if callable(original):
+                setattr(_CachedStorage, name, self._wrap(name, original))
+        build = RDBStorage._build_frozen_trial_from_trial_model  # one trial read from its rows
+
+        def built(*args, **kwargs):
+            self.sql[f"{self.where()}/trials read"] += 1
+            return build(*args, **kwargs)
+
+        RDBStorage._build_frozen_trial_from_trial_model = built
+
+        def on_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+            words = statement.split()
+            verb = " ".join(words[:2] if words[:1] == ["BEGIN"] else words[:1]).upper() or "?"
+            self.sql[f"{self.where()}/sql/{verb}"] += 1
+            self.local.begun = time.perf_counter()
+
+        def after_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+            if statement.startswith("BEGIN IMMEDIATE"):  # the wait for SQLite's write lock
+                self.call_s[f"{self.where()}/lock wait"] += time.perf_counter() - self.local.begun
+
+        def on_commit(conn) -> None:
+            self.sql[f"{self.where()}/commit"] += 1
+
+        event.listen(Engine, "before_cursor_execute", on_execute)
+        event.listen(Engine, "after_cursor_execute", after_execute)
+        event.listen(Engine, "commit", on_commit)
+
+    def _wrap(self, name: str, original):
+        counts = self
+
+        def counted(*args, **kwargs):
+            depth = getattr(counts.local, "depth", 0)
+            counts.local.depth = depth + 1
+            begun = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                counts.local.depth = depth
+                if depth == 0:
+                    key = f"{counts.where()}/{name}"
+                    if counts.callers:
+                        key += f" <- {_caller()}"
+                    counts.calls[key] += 1
+                    counts.call_s[key] += time.perf_counter() - begun
+
+        return counted
+
+    def dump(self, folder: str) -> None:
+        data = {"calls": self.calls, "call_s": self.call_s, "sql": self.sql}
+        with open(os.path.join(folder, f"{os.getpid()}.json"), "w") as handle:
+            json.dump(data, handle)
+
+
+def _caller() -> str:
+    """The innermost advisor frame (file:function:line) on the stack, for the caller's key."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if f"{os.sep}advisor{os.sep}" in path:
+            return f"{os.path.basename(path)}:{frame.f_code.co_name}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "?"
+
+
+def _as_process(args: list[str]) -> None:
+    """Run the CLI with ``args`` in this process, counting its storage traffic (benchmark only)."""
+    counts = _Counts()
+    counts.hook()
+    from advisor._clock import process_started
+    from advisor.cli import main
+
+    sys.argv = ["lossadvisor", *args]
+    code = main(args, started=process_started())
+    folder = os.environ.get(COUNTS_ENV)
+    if folder:
+        counts.dump(folder)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _traffic(folder: str, pid: int, trained: int) -> str:
+    """One process's counted storage traffic, in all and per trial it trained."""
+    try:
+        with open(os.path.join(folder, f"{pid}.json")) as handle:
+            data = json.load(handle)
+    except OSError:
+        return f"    (no counts for pid {pid})"
+    per = max(1, trained)
+    main_calls = {k[5:]: v for k, v in data["calls"].items() if k.startswith("main/")}
+    seconds = {k[5:]: v for k, v in data["call_s"].items() if k.startswith("main/")}
+    waited = seconds.pop("lock wait", 0.0)
+    sql = data["sql"]
+    statements = sum(v for k, v in sql.items() if k.startswith("main/sql/"))
+    other = sum(v for k, v in sql.items() if k.startswith("other/sql/"))
+    commits = sql.get("main/commit", 0)
+    locked = sql.get("main/sql/BEGIN IMMEDIATE", 0)
+    rebuilt = sql.get("main/trials read", 0)
+    top = sorted(main_calls, key=lambda k: -main_calls[k])[:8]
+    return (
+        f"    storage (main thread): {sum(main_calls.values())} calls "
+        f"({sum(main_calls.values()) / per:.1f}/trial, {sum(seconds.values()):.2f} s), "
+        f"{statements} SQL statements ({statements / per:.1f}/trial) reading "
+        f"{rebuilt} trials ({rebuilt / per:.1f}/trial), "
+        f"{commits} transactions ({commits / per:.1f}/trial, {locked / per:.1f} of them "
+        f"taking the write lock, waited for {waited:.2f} s in all); "
+        f"beat thread {other} statements\n"
+        "    most: " + ", ".join(f"{k} {main_calls[k]} ({seconds.get(k, 0.0):.2f} s)" for k in top)
+    )
 
 
 def _trained(trial: optuna.trial.FrozenTrial) -> bool:
@@ -53,7 +202,7 @@ def _trained(trial: optuna.trial.FrozenTrial) -> bool:
     return trial.state == state.FAIL and trial.user_attrs.get("outcome") == "diverged"
 
 
-def _rate(url: str) -> tuple[int, float, dict, list[str]]:
+def _rate(url: str, counts: str) -> tuple[int, float, dict, list[str]]:
     study = optuna.load_study(study_name="bench", storage=url)
     done = [t for t in study.trials if _trained(t) and t.datetime_complete]
     start = min(t.datetime_start for t in done)
@@ -83,12 +232,15 @@ def _rate(url: str) -> tuple[int, float, dict, list[str]]:
             f"  pid {pid}: {by_process.get(pid, 0)} trials, joined +{joined:.1f} s, "
             f"span {sheet['span']:.1f} s, busy {sheet['busy']:.0%} ({phases})"
         )
+        sheets.append(_traffic(counts, pid, by_process.get(pid, 0)))
     return len(done), (end - start).total_seconds(), by_process, sheets
 
 
 def _run(data: str, folder: str, *, workers: int, trials: int, budget: float, cores) -> tuple:
     url = f"sqlite:///{os.path.join(folder, f'bench{workers}.db')}"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    counts = os.path.join(folder, f"counts{workers}")
+    os.makedirs(counts, exist_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", COUNTS_ENV: counts}
     lead = subprocess.Popen(
         _command(
             [
@@ -126,10 +278,12 @@ def _run(data: str, folder: str, *, workers: int, trials: int, budget: float, co
         raise SystemExit("recommend failed")
     for helper in helpers:
         helper.wait()
-    return _rate(url)
+    return _rate(url, counts)
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--as-process"]:
+        _as_process(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=4000)
     parser.add_argument("--trials", type=int, default=48)

@@ -289,24 +289,24 @@ def open_search(
     device: str,
     job: Job | None,
 ) -> OpenedSearch:
-    """Make the splits, open (or resume) the study and store the plan its processes follow.
+    """Open (or resume) the study, store the plan its processes follow, make the splits.
 
     The plan's times count from this call: making the splits and opening the study are part
-    of the budget, so the search ends when its budget says, not that much later.
+    of the budget, so the search ends when its budget says, not that much later. The study
+    and its request are stored before the splits are encoded, so a worker started beside
+    this process prepares its copy of the data meanwhile and joins sooner; the sampler and
+    pruner (whose first rung follows the step budget, hence split 0's size) are set after.
     """
     started, begun = time.monotonic(), time.time()
     direction = metric_direction(shortlist.metric)
     name = study_name or _default_study_name(profile, shortlist, seed)
     # only a stored study is joined by other processes, which must check the data is the same
     digest = (job.digest if job is not None else data_digest(frame)) if storage else ""
-    splits = make_splits(frame, profile, shortlist, seed=seed)
-    settings = fit_settings_for(len(splits.get(0).y_train), device=device)
     study = open_study(
         storage=storage,
         study_name=name,
         direction=direction,
         resume=resume,
-        options=study_options(shortlist, max_steps=settings.max_steps, seed=seed),
         fingerprint=fingerprint(
             profile,
             shortlist,
@@ -325,6 +325,9 @@ def open_search(
     study.set_user_attr(PLAN_KEY, plan.to_dict())
     if storage and job is not None and job.path:
         study.set_user_attr(JOB_KEY, job.to_dict())
+    splits = make_splits(frame, profile, shortlist, seed=seed)
+    settings = fit_settings_for(len(splits.get(0).y_train), device=device)
+    study.sampler, study.pruner = study_options(shortlist, max_steps=settings.max_steps, seed=seed)
     return OpenedSearch(
         study=study,
         name=name,

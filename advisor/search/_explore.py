@@ -145,7 +145,8 @@ def train_batch(
     ``check`` is called at every evaluation; it may raise (a pending Ctrl-C) to stop the run.
     """
     for trial in trials:
-        trial.set_user_attr("phase", EXPLORE)
+        if trial.user_attrs.get("phase") != EXPLORE:  # queued ones carry it (a cached read)
+            trial.set_user_attr("phase", EXPLORE)
     members = [trial_member(t, candidates, scale, seed + t.number) for t in trials]
 
     rungs = _rungs(study.pruner)
@@ -277,13 +278,22 @@ def explore(
 
 
 def best_settings(
-    study: optuna.Study, candidates: Mapping[LossId, Candidate]
+    study: optuna.Study,
+    candidates: Mapping[LossId, Candidate],
+    *,
+    trials: Sequence[optuna.trial.FrozenTrial] | None = None,
 ) -> dict[LossId, tuple[dict[str, Any], float]]:
-    """Best (params, lr) per loss among completed trials; the rules' params where none finished."""
+    """Best (params, lr) per loss among completed trials; the rules' params where none finished.
+
+    ``trials``: the study's trials as the caller already read them (read afresh when None).
+    """
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     best: dict[LossId, tuple[dict[str, Any], float, float]] = {}
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-        if phase(trial) != EXPLORE or "loss" not in trial.params:
+    complete = optuna.trial.TrialState.COMPLETE
+    if trials is None:
+        trials = study.get_trials(deepcopy=False, states=(complete,))
+    for trial in trials:
+        if trial.state != complete or phase(trial) != EXPLORE or "loss" not in trial.params:
             continue
         loss = LossId(trial.params["loss"])
         if loss not in candidates or trial.value is None:

@@ -11,24 +11,26 @@ every message and record built here uses :func:`redact`, which prints it as ``**
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import re
+import threading
 import time
 import warnings
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import optuna
 
 from advisor.errors import StudyMismatchError, UsageError
-
-if TYPE_CHECKING:
-    import sqlalchemy
 
 __all__ = [
     "GRACE_S",
     "HEARTBEAT_S",
     "build_storage",
     "describe_storage",
+    "enqueue_together",
     "load_study",
     "open_study",
     "redact",
@@ -104,8 +106,66 @@ def _rdb_keywords() -> set[str]:
     return set(inspect.signature(optuna.storages.RDBStorage.__init__).parameters)
 
 
-def _sqlite_for_processes(engine: sqlalchemy.engine.Engine) -> None:
-    """SQLite set up for several processes on one study, on every connection of ``engine``.
+# RDBStorage's methods that only read; any other method may write (and takes the lock)
+_READS = frozenset(
+    {
+        "get_all_studies",
+        "get_all_trials",
+        "get_best_trial",
+        "get_study_directions",
+        "get_study_id_from_name",
+        "get_study_name_from_id",
+        "get_study_system_attrs",
+        "get_study_user_attrs",
+        "get_trial",
+        "get_trial_id_from_study_id_trial_number",
+        "get_trial_param",
+        "get_trial_system_attrs",
+        "get_trial_user_attrs",
+        "_get_best_trial_id",
+        "_get_stale_trial_ids",
+        "_get_trials",
+    }
+)
+
+
+def _mark_reads(storage: optuna.storages.RDBStorage) -> Callable[[], bool]:
+    """Track, per thread, whether the outermost storage call now running only reads.
+
+    Every method of ``storage`` is wrapped on the instance (Optuna's cached storage calls
+    the private ones too); the outermost call on a thread decides, so a read nested inside
+    a write (``create_new_study`` reads the id it made) stays in the write's transaction
+    kind. Returns the function the ``begin`` listener asks.
+    """
+    local = threading.local()
+
+    def wrap(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        reads = name in _READS
+
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            depth = getattr(local, "depth", 0)
+            if depth == 0:
+                local.reads = reads
+            local.depth = depth + 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                local.depth = depth
+
+        return call
+
+    for name in dir(type(storage)):
+        if name.startswith("__"):
+            continue
+        method = getattr(storage, name, None)
+        if inspect.ismethod(method):
+            setattr(storage, name, wrap(name, method))
+    return lambda: getattr(local, "depth", 0) > 0 and getattr(local, "reads", False)
+
+
+def _sqlite_for_processes(storage: optuna.storages.RDBStorage) -> None:
+    """SQLite set up for several processes on one study, on every connection of ``storage``.
 
     - Claims are atomic: Optuna takes a queued trial by reading that it waits, then marking
       it running, in one transaction (``SELECT ... FOR UPDATE`` on PostgreSQL and MySQL).
@@ -114,6 +174,13 @@ def _sqlite_for_processes(engine: sqlalchemy.engine.Engine) -> None:
       it twice. Every transaction here starts with ``BEGIN IMMEDIATE`` (SQLAlchemy's recipe
       for pysqlite), which takes the write lock first: one process at a time, each for a few
       milliseconds.
+    - Reads take no lock: a storage call that only reads (``get_trial``, the trials of a
+      study, its attributes: about half of a process's calls) starts a plain ``BEGIN``,
+      which in write-ahead-log mode reads a consistent snapshot without waiting for a
+      writer or making one wait. With ``BEGIN IMMEDIATE`` on every call, two processes
+      queued behind each other's reads too, and a call cost about three times as much with
+      two processes as with one. Which kind a transaction is follows the outermost storage
+      call that opens it (:func:`_mark_reads`), so a read made inside a write keeps the lock.
     - Commits do not wait for the disk: in SQLite's default mode every commit waits for an
       ``fsync``, and a study commits for each suggested parameter, report, attribute and
       tell, so a process spent about as long committing as training. In write-ahead-log
@@ -123,6 +190,8 @@ def _sqlite_for_processes(engine: sqlalchemy.engine.Engine) -> None:
       must see the file on one machine (not over NFS), as SQLite's locking needs anyway.
     """
     from sqlalchemy import event
+
+    reading = _mark_reads(storage)
 
     def on_connect(connection: Any, record: Any) -> None:
         connection.isolation_level = None  # the driver opens no transaction of its own
@@ -134,8 +203,9 @@ def _sqlite_for_processes(engine: sqlalchemy.engine.Engine) -> None:
             cursor.close()
 
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if reading() else "BEGIN IMMEDIATE")
 
+    engine = storage.engine
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", on_begin)
     engine.dispose()  # the connections Optuna opened to create the tables predate the listener
@@ -193,7 +263,7 @@ def build_storage(url: str | None) -> optuna.storages.BaseStorage | None:
                     raise
                 time.sleep(0.2)
         if url.startswith("sqlite"):
-            _sqlite_for_processes(storage.engine)
+            _sqlite_for_processes(storage)
         return storage
     except ImportError:  # SQLAlchemy could not import the dialect's driver (Optuna rewraps it)
         dialect = url.split(":", 1)[0].split("+", 1)[0]
@@ -207,6 +277,47 @@ def build_storage(url: str | None) -> optuna.storages.BaseStorage | None:
             f"cannot open Optuna storage {redact(url)!r}: "
             f"{_scrub(f'{exc.__class__.__name__}: {first}', url)}; {_STORAGE_FORMS}"
         ) from None
+
+
+def enqueue_together(study: optuna.Study, user_attrs: Sequence[Mapping[str, Any]]) -> None:
+    """Queue waiting trials, one per mapping of user attributes, as ``Study.enqueue_trial({},
+    user_attrs=...)`` would, but in one transaction on a relational storage.
+
+    A round of the race queues a dozen runs at once; one by one, each is a transaction that
+    takes the database's write lock (on SQLite, the whole file's), so the other processes'
+    claims and tells queue behind a dozen of them. Optuna has no public call that adds
+    several trials in one transaction; its relational storage builds each trial inside a
+    session it is given (``_get_prepared_new_trial``), so this opens one session, locks the
+    study row as Optuna's own trial creation does (trial numbers count the rows before), and
+    builds them all. The cached storage reads the new trials at its next read (their ids
+    are above every finished one). Where those internals are missing (another Optuna
+    version, a journal or in-memory storage) or the transaction fails, the trials are
+    queued one by one.
+    """
+    templates = [
+        optuna.trial.create_trial(
+            state=optuna.trial.TrialState.WAITING,
+            system_attrs={"fixed_params": {}},
+            user_attrs=dict(attrs),
+        )
+        for attrs in user_attrs
+    ]
+    backend = getattr(study._storage, "_backend", None)
+    if len(templates) > 1 and isinstance(backend, optuna.storages.RDBStorage):
+        try:
+            from optuna.storages._rdb import models
+            from optuna.storages._rdb.storage import _create_scoped_session
+
+            prepare = backend._get_prepared_new_trial
+            with _create_scoped_session(backend.scoped_session) as session:
+                models.StudyModel.find_or_raise_by_id(study._study_id, session, for_update=True)
+                for template in templates:
+                    prepare(study._study_id, template, session)
+            return
+        except (ImportError, AttributeError, optuna.exceptions.StorageInternalError):
+            pass  # rolled back: nothing of it was queued
+    for template in templates:
+        study.add_trial(template)
 
 
 def open_study(

@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from advisor.records import Candidate, LossId, MetricId, TrialOutcome
 from advisor.search._claims import holders, plan_claim, take
@@ -61,7 +61,7 @@ from advisor.search._results import (
     surplus_explore,
 )
 from advisor.search._splits import SplitMaker
-from advisor.search._storage import GRACE_S, HEARTBEAT_S
+from advisor.search._storage import GRACE_S, HEARTBEAT_S, enqueue_together
 from advisor.training import FitSettings, MemberSpec, fit_splits
 from advisor.training._model import ModelFactory
 
@@ -69,8 +69,11 @@ __all__ = ["PLAN_KEY", "Interrupted", "SearchPlan", "Step", "Work", "WorkState"]
 
 PLAN_KEY = "plan"
 ROUNDS_KEY = "race_rounds"
+COST_RUNS_KEY = "cost_runs"  # how many runs of a stack share its stored ``cost_s``
 WORKER_PREFIX = "worker:"
-POLL_S = 0.2
+# a process with nothing to take looks again this soon: a round's runs are queued, and the
+# next round starts, the moment its last run is stored (reading takes no lock: _storage.py)
+POLL_S = 0.05
 ENQUEUE_DELAY_S = HEARTBEAT_S  # the longest the others leave a round's queueing to its leader
 
 
@@ -117,6 +120,16 @@ class WorkState:
     race: RacePlan | None
     finalists: dict[LossId, tuple[dict[str, Any], float]]
     explored: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The study as one step of the loop reads it: its trials and its user attributes, read
+    once and shared by whatever the step decides (each read is a storage round trip that
+    every process of a study makes, step after step)."""
+
+    trials: list[optuna.trial.FrozenTrial]
+    attrs: dict[str, Any]
 
 
 def _monotonic(wall: float) -> float:
@@ -166,11 +179,17 @@ class Work:
 
     # ------------------------------------------------------------------ reading the study
 
-    def state(self) -> WorkState:
-        stored = self.study.user_attrs.get(PLAN_KEY)
+    def read(self) -> Snapshot:
+        """The study's trials (not copied: never to be changed) and user attributes, now."""
+        return Snapshot(self.study.get_trials(deepcopy=False), self.study.user_attrs)
+
+    def state(self, snapshot: Snapshot | None = None) -> WorkState:
+        """What the stored trials leave to do (read afresh unless a step's ``snapshot``)."""
+        snapshot = snapshot or self.read()
+        stored = snapshot.attrs.get(PLAN_KEY)
         if stored:  # a resumed study gets new times: every process follows the stored plan
             self.plan = SearchPlan.from_dict(stored)
-        trials = self.study.get_trials(deepcopy=False)
+        trials = snapshot.trials
         explored = counted_explore(trials)
         running = [t for t in trials if t.state == TrialState.RUNNING and phase(t) == EXPLORE]
         open_ = explored < self.plan.max_trials and time.time() < self.plan.explore_until
@@ -178,7 +197,7 @@ class Work:
             return WorkState(step=Step.EXPLORE, race=None, finalists={}, explored=explored)
         if running:
             return WorkState(step=Step.WAIT, race=None, finalists={}, explored=explored)
-        finalists = best_settings(self.study, self.candidates)
+        finalists = best_settings(self.study, self.candidates, trials=trials)
         runs = confirm_runs(trials)
         stored = {}
         for loss, (params, lr) in finalists.items():
@@ -186,7 +205,7 @@ class Work:
                 run = runs.get(confirm_key(loss, params, lr, split))
                 if run is not None:
                     stored[(loss, split)] = run_score(run)
-        rounds = {int(k): int(v) for k, v in self.study.user_attrs.get(ROUNDS_KEY, {}).items()}
+        rounds = {int(k): int(v) for k, v in snapshot.attrs.get(ROUNDS_KEY, {}).items()}
         race = plan_race(
             list(finalists),
             stored,
@@ -202,10 +221,15 @@ class Work:
 
     def _afford(self, live: int, runs) -> int:
         """Splits a round of ``live`` contenders can still pay for, at the pace so far."""
-        costs = [r.user_attrs.get("cost_s") for r in runs if r.user_attrs.get("cost_s")]
+        # a stack's seconds per run, stored on its first run with the count of its runs
+        costs = [
+            (float(r.user_attrs["cost_s"]), int(r.user_attrs.get(COST_RUNS_KEY, 1)))
+            for r in runs
+            if r.user_attrs.get("cost_s")
+        ]
         if not costs:
             return 10**6
-        pace = 1.1 * sum(costs) / len(costs)  # seconds per member and split
+        pace = 1.1 * sum(c * n for c, n in costs) / sum(n for _, n in costs)  # per member, split
         left = self.plan.deadline - time.time()
         return int(max(left, 0.0) / (pace * live))
 
@@ -227,18 +251,21 @@ class Work:
                 guard.check()
                 begun, trained = time.monotonic(), clock.total("train")
                 self._housekeeping()
-                state = self.state()
+                snapshot = self.read()
+                state = self.state(snapshot)
                 if state.step is Step.DONE:
                     return state
                 if stop_at is not None and time.monotonic() >= stop_at:
                     return state
                 worked = False
                 if state.step is Step.EXPLORE:
-                    worked = self._explore(state, beating) or self._confirm_early(beating)
+                    worked = self._explore(state, beating, snapshot) or self._confirm_early(
+                        beating, snapshot
+                    )
                 elif state.step is Step.WAIT:
-                    worked = self._confirm_early(beating)
+                    worked = self._confirm_early(beating, snapshot)
                 elif state.step is Step.CONFIRM:
-                    worked = self._confirm(state, beating)
+                    worked = self._confirm(state, beating, snapshot)
                 part = "explore" if state.step in (Step.EXPLORE, Step.WAIT) else "confirm"
                 spent = time.monotonic() - begun - (clock.total("train") - trained)
                 clock.add(part, "storage", spent)
@@ -273,22 +300,25 @@ class Work:
             self._seen = now
             self.study.set_user_attr(self._me, time.time())
 
-    def _explore_taken(self) -> int:
-        """Exploration trials finished or running, counted afresh (other processes ask too)."""
-        trials = self.study.get_trials(deepcopy=False)
+    @staticmethod
+    def _explore_taken(trials) -> int:
+        """Exploration trials finished or running in ``trials`` (other processes ask too)."""
         running = (TrialState.RUNNING,)
         return counted_explore(trials) + sum(
             1 for t in trials if t.state in running and phase(t) == EXPLORE
         )
 
-    def _surplus(self, trial: optuna.Trial) -> bool:
-        """Fail an asked trial that the study's count has no room for. The rules' settings,
-        queued with ``enqueue_trial``, always have room; a sampled trial, or the retry of a
-        dead process's trial (queued without ``fixed_params``), only below the count."""
-        storage = self.study._storage
-        if "fixed_params" in storage.get_trial_system_attrs(trial._trial_id):
+    def _surplus(self, trial: optuna.Trial, trials) -> bool:
+        """Fail an asked trial that the study's count (``trials``, read after the ask) has
+        no room for. The rules' settings, queued with ``enqueue_trial``, always have room; a
+        sampled trial, or the retry of a dead process's trial (queued without
+        ``fixed_params``), only below the count. A freshly sampled trial has no user
+        attributes yet (a queued one carries its phase), so only a queued one needs its
+        system attributes read."""
+        if trial.user_attrs and "fixed_params" in self.study._storage.get_trial_system_attrs(
+            trial._trial_id
+        ):
             return False
-        trials = self.study.get_trials(deepcopy=False)
         if not surplus_explore(trials, trial.number, self.plan.max_trials):
             return False
         trial.set_user_attr("outcome", SURPLUS)
@@ -312,7 +342,9 @@ class Work:
             return None
         return max(done, key=lambda t: t.datetime_complete).system_attrs.get(OWNER_KEY)
 
-    def _may_queue(self, trials, missing: list[tuple[LossId, int]], *, stage: str) -> bool:
+    def _may_queue(
+        self, snapshot: Snapshot, missing: list[tuple[LossId, int]], *, stage: str
+    ) -> bool:
         """Whether this process queues a round's missing runs now.
 
         The process whose trial completed the last round queues the next one at once; every
@@ -321,23 +353,24 @@ class Work:
         not beating) rather than after a fixed delay, and after ``ENQUEUE_DELAY_S`` in any
         case (a process that beats but does not queue, e.g. stuck on its storage).
         """
-        leader = self._leader(trials, stage)
-        if leader is None or leader == self._owner or self._gone(leader):
+        leader = self._leader(snapshot.trials, stage)
+        if leader is None or leader == self._owner or self._gone(leader, snapshot.attrs):
             return True
         since = self._missing_since.setdefault(tuple(missing), time.monotonic())
         return time.monotonic() - since >= ENQUEUE_DELAY_S
 
-    def _gone(self, record: Any) -> bool:
+    @staticmethod
+    def _gone(record: Any, attrs: Mapping[str, Any]) -> bool:
         """A process that left the study, died, or has not shown life for a grace period."""
         if not isinstance(record, dict) or owner_is_dead(record):
             return True
-        seen = self.study.user_attrs.get(f"{WORKER_PREFIX}{record.get('host')}:{record.get('pid')}")
+        seen = attrs.get(f"{WORKER_PREFIX}{record.get('host')}:{record.get('pid')}")
         return not isinstance(seen, float) or time.time() - seen >= GRACE_S
 
-    def _workers(self) -> int:
+    @staticmethod
+    def _workers(attrs: Mapping[str, Any]) -> int:
         """Processes that showed life within a grace period (this one included)."""
         now = time.time()
-        attrs = self.study.user_attrs
         seen = [v for k, v in attrs.items() if k.startswith(WORKER_PREFIX)]
         return max(1, sum(1 for v in seen if isinstance(v, float) and now - v < GRACE_S))
 
@@ -348,22 +381,24 @@ class Work:
                 self.study._storage.set_trial_system_attr(
                     trial._trial_id, "lossadvisor:failed", "interrupted"
                 )
-                self.study.tell(trial, state=TrialState.FAIL)
+                self.study.tell(trial.number, state=TrialState.FAIL)
                 failed += 1
             except Exception:  # already told, or the storage is gone: nothing left to do
                 continue
         self.in_flight = []
         return failed
 
-    def _report(self, kind: str, done: int, total: int) -> None:
+    def _report(self, kind: str, count: Callable[[list], tuple[int, int]]) -> None:
+        """Tell the progress callback (if any) ``count(trials)``: done and total, read once."""
         if self.on_progress is not None:
             trials = self.study.get_trials(deepcopy=False)
+            done, total = count(trials)
             self.on_progress(kind, done, total, best_explore_value(self.study, trials))
 
     # ------------------------------------------------------------------ exploration
 
-    def _explore(self, state: WorkState, beating: Beating) -> bool:
-        trials = self.study.get_trials(deepcopy=False)
+    def _explore(self, state: WorkState, beating: Beating, snapshot: Snapshot) -> bool:
+        trials = snapshot.trials
         if not trials:
             enqueue_defaults(self.study, self.candidates)
             trials = self.study.get_trials(deepcopy=False)
@@ -381,18 +416,23 @@ class Work:
         asked = self.in_flight = []
         # near the end of the count, where the live processes' batches could fill it between
         # one reading and the next, count afresh before each ask and fail a surplus one after
-        margin = self._workers() * BATCH_TRIALS
+        margin = self._workers(snapshot.attrs) * BATCH_TRIALS
+        fresh = None  # the study as read right after the last ask (near the end only)
         for _ in range(size):
             near_end = state.explored + running + len(asked) >= self.plan.max_trials - margin
-            if near_end and self._explore_taken() >= self.plan.max_trials:
-                break  # another process asked the rest meanwhile
+            if near_end:
+                fresh = fresh if fresh is not None else self.study.get_trials(deepcopy=False)
+                if self._explore_taken(fresh) >= self.plan.max_trials:
+                    break  # another process asked the rest meanwhile
             with warnings.catch_warnings():
                 # Optuna's heartbeat is made for study.optimize; with ask-and-tell this loop
                 # beats for its trials itself (Beating), so the warning does not apply
                 warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
                 trial = self.study.ask()
-            if near_end and self._surplus(trial):
-                break  # another process asked the last trial at the same moment
+            if near_end:
+                fresh = self.study.get_trials(deepcopy=False)
+                if self._surplus(trial, fresh):
+                    break  # another process asked the last trial at the same moment
             if trial.user_attrs.get("phase") == CONFIRM:
                 # a confirmation run queued by an earlier round, popped by ask: it is not
                 # due while exploration is open; fail it (the race queues it again if needed)
@@ -422,34 +462,33 @@ class Work:
         self.in_flight = []
         self._batch_s = time.monotonic() - started
         self.outcomes.update((o.number, o) for o in outcomes)
-        self._report(
-            EXPLORE, counted_explore(self.study.get_trials(deepcopy=False)), self.plan.max_trials
-        )
+        self._report(EXPLORE, lambda trials: (counted_explore(trials), self.plan.max_trials))
         return True
 
     # ------------------------------------------------------------------ confirmation
 
-    def _confirm(self, state: WorkState, beating: Beating) -> bool:
+    def _confirm(self, state: WorkState, beating: Beating, snapshot: Snapshot) -> bool:
         race = state.race
         assert race is not None
-        trials = self.study.get_trials(deepcopy=False)
-        held = holders(trials)
+        held = holders(snapshot.trials)
         missing = [
             (loss, split)
             for loss, split in race.needed
             if confirm_key(loss, *state.finalists[loss], split) not in held
         ]
         stage = EXPLORE if race.round_start == 0 else CONFIRM
-        if missing and not self._may_queue(trials, missing, stage=stage):
+        if missing and not self._may_queue(snapshot, missing, stage=stage):
             return False  # another process is queueing the round: claim once it is whole
-        rounds = self.study.user_attrs.get(ROUNDS_KEY, {})
+        rounds = snapshot.attrs.get(ROUNDS_KEY, {})
         count = len({split for _, split in race.needed})
         if missing and race.round_start and str(race.round_start) not in rounds:
             self.study.set_user_attr(ROUNDS_KEY, {**rounds, str(race.round_start): count})
         self._queue(missing, state.finalists)
-        return self._take_share(race.needed, state.finalists, beating)
+        return self._take_share(
+            race.needed, state.finalists, beating, snapshot=None if missing else snapshot
+        )
 
-    def _confirm_early(self, beating: Beating) -> bool:
+    def _confirm_early(self, beating: Beating, snapshot: Snapshot | None = None) -> bool:
         """At exploration's end, start the race's first round for the losses it has settled.
 
         When no exploration trial is left to ask but others still train elsewhere, a process
@@ -460,7 +499,8 @@ class Work:
         reopen, a new trial may still change a loss's best setting; the runs of the old one
         are then never read, since a run is named by its setting.)
         """
-        trials = self.study.get_trials(deepcopy=False)
+        snapshot = snapshot or self.read()
+        trials = snapshot.trials
         exploring = [
             t
             for t in trials
@@ -477,7 +517,7 @@ class Work:
         busy = {t.params["loss"] for t in exploring}
         finalists = {
             loss: setting
-            for loss, setting in best_settings(self.study, self.candidates).items()
+            for loss, setting in best_settings(self.study, self.candidates, trials=trials).items()
             if loss.value not in busy
         }
         needed = tuple(
@@ -486,54 +526,61 @@ class Work:
         if not needed:
             return False
         held = holders(trials)
-        self._queue(
-            [(loss, s) for loss, s in needed if confirm_key(loss, *finalists[loss], s) not in held],
-            finalists,
-        )
-        return self._take_share(needed, finalists, beating)
+        missing = [
+            (loss, s) for loss, s in needed if confirm_key(loss, *finalists[loss], s) not in held
+        ]
+        self._queue(missing, finalists)
+        return self._take_share(needed, finalists, beating, snapshot=None if missing else snapshot)
 
     def _queue(self, runs: Sequence[tuple[LossId, int]], finalists) -> None:
-        """Queue confirmation runs as waiting trials that any process may take."""
+        """Queue confirmation runs as waiting trials that any process may take (in one
+        transaction where the storage allows: ``_storage.enqueue_together``)."""
+        queued = []
         for loss, split in runs:
             params, lr = finalists[loss]
-            self.study.enqueue_trial(
-                {},
-                user_attrs={
+            queued.append(
+                {
                     "phase": CONFIRM,
                     "key": confirm_key(loss, params, lr, split),
                     "loss": loss.value,
                     "split": split,
                     "params": params,
                     "lr": lr,
-                },
+                }
             )
+        enqueue_together(self.study, queued)
 
-    def _take_share(self, needed, finalists, beating: Beating) -> bool:
+    def _take_share(
+        self, needed, finalists, beating: Beating, *, snapshot: Snapshot | None = None
+    ) -> bool:
+        """Claim and train this process's share of ``needed``; ``snapshot``: the step's
+        reading, still good when nothing was queued since (a claim is atomic whatever it
+        read: a run another process took meanwhile is simply not won)."""
         wanted = {confirm_key(loss, *finalists[loss], split): split for loss, split in needed}
-        claimed = self._claim(wanted)
+        claimed = self._claim(wanted, snapshot or self.read())
         if not claimed:
             return False
         self._train_confirm(claimed, beating)
         return True
 
-    def _claim(self, wanted: Mapping[str, int]) -> list[optuna.Trial]:
+    def _claim(self, wanted: Mapping[str, int], snapshot: Snapshot) -> list[FrozenTrial]:
         """Take this process's share of the round's waiting runs (``_claims.py``)."""
-        claim = plan_claim(self.study.get_trials(deepcopy=False), wanted, workers=self._workers())
+        claim = plan_claim(snapshot.trials, wanted, workers=self._workers(snapshot.attrs))
         storage = self.study._storage
         for trial in claim.duplicates:
             if take(storage, trial):
                 storage.set_trial_system_attr(trial._trial_id, "lossadvisor:failed", "duplicate")
                 self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
-        claimed: list[optuna.Trial] = []
+        claimed: list[FrozenTrial] = []
         self.in_flight = claimed
         for frozen in claim.order:
             if len(claimed) >= claim.share:
                 break
             if take(storage, frozen):  # False: another process claimed it first
-                claimed.append(optuna.Trial(self.study, frozen._trial_id))
+                claimed.append(frozen)  # its attributes were set when it was queued
         return claimed
 
-    def _train_confirm(self, claimed: list[optuna.Trial], beating: Beating) -> None:
+    def _train_confirm(self, claimed: list[FrozenTrial], beating: Beating) -> None:
         beating.take(t._trial_id for t in claimed)
         by_split: dict[int, list[tuple[optuna.Trial, MemberSpec]]] = {}
         for trial in claimed:
@@ -563,25 +610,37 @@ class Work:
         finally:
             beating.drop(t._trial_id for t in claimed)
         cost = (time.monotonic() - started) / max(1, len(claimed))
+        storage = self.study._storage
+        first = True  # the stack's cost per run goes on its first stored run, with its count
         for split, group in zip(numbers, results, strict=True):
             for (trial, _member), result in zip(by_split[split], group, strict=True):
+                # a confirmation run is no sampled trial: its result is written through the
+                # storage (Study.tell would read the trial back twice for the sampler)
+                attrs = {"cost_s": cost, COST_RUNS_KEY: len(claimed)} if first else {}
+                if split == 1:
+                    attrs["history"] = [list(p) for p in result.history]
+                finite = math.isfinite(result.score)
+                if not finite:
+                    attrs["outcome"] = DIVERGED
                 try:
-                    trial.set_user_attr("cost_s", cost)
-                    if split == 1:
-                        trial.set_user_attr("history", [list(p) for p in result.history])
-                    if math.isfinite(result.score):
-                        self.study.tell(trial, result.score)
-                    else:
-                        trial.set_user_attr("outcome", DIVERGED)
-                        self.study.tell(trial, state=TrialState.FAIL)
+                    for key, value in attrs.items():
+                        storage.set_trial_user_attr(trial._trial_id, key, value)
+                    storage.set_trial_state_values(
+                        trial._trial_id,
+                        state=TrialState.COMPLETE if finite else TrialState.FAIL,
+                        values=[float(result.score)] if finite else None,
+                    )
+                    first = False
                 except optuna.exceptions.UpdateFinishedTrialError:
                     # failed by a sweep meanwhile (this process looked dead): its retry, or the
                     # race, runs it again; a result cannot be added to a finished trial
                     continue
         self.in_flight = []
         self.confirmed += len(claimed)
-        done = len(confirm_runs(self.study.get_trials(deepcopy=False)))
-        self._report(CONFIRM, done, done + len(claimed))
+        self._report(
+            CONFIRM,
+            lambda trials: (len(confirm_runs(trials)), len(confirm_runs(trials)) + len(claimed)),
+        )
 
 
 class _CtrlC:

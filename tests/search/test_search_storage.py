@@ -6,10 +6,16 @@ import sys
 
 import optuna
 import pytest
+from optuna.trial import TrialState
 
 from advisor.errors import StudyMismatchError, UsageError
 from advisor.search import join_study
-from advisor.search._storage import build_storage, describe_storage, open_study
+from advisor.search._storage import (
+    build_storage,
+    describe_storage,
+    enqueue_together,
+    open_study,
+)
 
 FINGERPRINT = {
     "target": ["y"],
@@ -191,3 +197,87 @@ def test_sqlite_commits_without_waiting_for_the_disk_and_claims_under_a_write_lo
     )
     optuna.create_study(storage=storage, study_name="locked")
     assert "BEGIN IMMEDIATE" in statements
+
+
+def test_sqlite_reads_take_no_lock_and_writes_take_it_first(tmp_path) -> None:
+    """A read starts a plain BEGIN (a snapshot in WAL mode), a write BEGIN IMMEDIATE; a read
+    made while another connection holds the write lock neither waits nor fails."""
+    import sqlite3
+    import time
+
+    import sqlalchemy
+
+    path = tmp_path / "studies.db"
+    storage = build_storage(f"sqlite:///{path}")
+    study = optuna.create_study(storage=storage, study_name="reads")
+    study.enqueue_trial({}, user_attrs={"phase": "confirm"})
+    begins: list[str] = []
+    sqlalchemy.event.listen(
+        storage.engine,
+        "before_cursor_execute",
+        lambda *args: begins.append(args[2]) if args[2].startswith("BEGIN") else None,
+    )
+    storage.get_all_trials(study._study_id, deepcopy=False)
+    storage.get_study_user_attrs(study._study_id)
+    assert begins == ["BEGIN", "BEGIN"]
+    begins.clear()
+    storage.set_study_user_attr(study._study_id, "k", 1)
+    assert begins == ["BEGIN IMMEDIATE"]
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process is writing
+        begun = time.monotonic()
+        trials = storage.get_all_trials(study._study_id, deepcopy=False)
+        assert time.monotonic() - begun < 1.0 and len(trials) == 1
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def test_a_read_inside_a_write_keeps_the_writes_lock(tmp_path) -> None:
+    """``create_new_study`` reads the id it made inside its own call: one kind per call."""
+    import sqlalchemy
+
+    storage = build_storage(f"sqlite:///{tmp_path / 'studies.db'}")
+    begins: list[str] = []
+    sqlalchemy.event.listen(
+        storage.engine,
+        "before_cursor_execute",
+        lambda *args: begins.append(args[2]) if args[2].startswith("BEGIN") else None,
+    )
+    storage.create_new_study([optuna.study.StudyDirection.MINIMIZE], "nested")
+    assert begins and set(begins) == {"BEGIN IMMEDIATE"}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_enqueue_together_queues_what_enqueue_trial_would(tmp_path, kind) -> None:
+    """Waiting trials with the same attributes, numbers and state as one ``enqueue_trial``
+    each; on SQLite in a single transaction (one commit), in a journal one by one."""
+    import sqlalchemy
+
+    url = f"sqlite:///{tmp_path / 's.db'}" if kind == "sqlite" else f"journal:{tmp_path / 'j'}"
+    attrs = [
+        {"phase": "confirm", "key": f"k{i}", "split": i, "params": {"q": 0.5}} for i in (1, 2, 3)
+    ]
+    alone = optuna.create_study(storage=build_storage(url), study_name="alone")
+    together = optuna.create_study(storage=build_storage(url), study_name="together")
+    for study in (alone, together):
+        study.enqueue_trial({"loss": "mse"})  # a trial before: numbers count on from it
+    for one in attrs:
+        alone.enqueue_trial({}, user_attrs=one)
+    commits: list[int] = []
+    if kind == "sqlite":
+        engine = together._storage._backend.engine
+        sqlalchemy.event.listen(engine, "commit", lambda *args: commits.append(1))
+    enqueue_together(together, attrs)
+    if kind == "sqlite":
+        assert len(commits) == 1
+
+    def shape(study):
+        return [
+            (t.number, t.state, t.user_attrs, t.system_attrs, t.params)
+            for t in study.get_trials(deepcopy=False)
+        ]
+
+    assert shape(together) == shape(alone)
+    assert [t.number for t in together.get_trials(states=(TrialState.WAITING,))] == [0, 1, 2, 3]

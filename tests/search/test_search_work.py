@@ -224,3 +224,39 @@ def test_at_explorations_end_the_first_round_starts_for_the_losses_it_settled(
     again = [(loss, seed % 1000) for stack in fake_training["confirm"] for loss, seed in stack]
     assert not set(again) & trained
     assert {(LossId(losses[0]), split) for split in first_round(3)} <= set(again)
+
+
+def test_a_stacks_cost_is_stored_once_with_the_count_of_its_runs(
+    data_file, tmp_path, fake_training
+) -> None:
+    """The race's pace (``_afford``) reads seconds per run; a stack stores it on one run."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    _confirm(data_file, url)
+    runs = _trials(url, "confirm")
+    costed = [r for r in runs if "cost_s" in r.user_attrs]
+    assert len(costed) == len(fake_training["confirm"])
+    assert sum(r.user_attrs["cost_runs"] for r in costed) == len(runs)
+
+
+def test_a_step_reads_the_study_once_and_decides_from_that_reading(
+    data_file, tmp_path, fake_training
+) -> None:
+    from advisor.search._confirm import start_work
+    from advisor.search._work import PLAN_KEY, SearchPlan, Step
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    _confirm(data_file, url)
+    study = optuna.load_study(study_name="w", storage=build_storage(url))
+    prepared = prepare(data_file, target="y")
+    plan = SearchPlan.from_dict(study.user_attrs[PLAN_KEY])
+    work = start_work(study, prepared.frame, prepared.profile, prepared.listed, plan=plan)
+    reads: list[str] = []
+    storage = study._storage
+    for name in ("get_all_trials", "get_study_user_attrs", "get_trial"):
+        method = getattr(storage, name)
+        setattr(storage, name, lambda *a, _m=method, _n=name, **k: reads.append(_n) or _m(*a, **k))
+    snapshot = work.read()
+    assert sorted(reads) == ["get_all_trials", "get_study_user_attrs"]
+    state = work.state(snapshot)
+    assert len(reads) == 2  # the decision is replayed from the snapshot alone
+    assert state.step is Step.DONE and state == work.state()
