@@ -254,6 +254,15 @@ def _target(advice: Advice) -> list[str]:
     if stats.skewness is not None:
         rows.append(["skewness", _e(f"{stats.skewness:.3g}")])
     parts.append(_table(["measure", "value"], rows))
+    for hypothesis in profile.alternatives:
+        if any(hypothesis.evidence in warning for warning in profile.warnings):
+            continue  # the warning below already says it, with the flag that settles it
+        parts.append(
+            f"<p class=dim>alternative: {_e(hypothesis.task.value)} "
+            f"({hypothesis.confidence:.2f}) - {_e(hypothesis.evidence)}"
+            + (f" <code>{_e(hypothesis.flag)}</code>" if hypothesis.flag else "")
+            + "</p>"
+        )
     parts += [f"<p class=note>warning: {_e(w)}</p>" for w in profile.warnings]
     return parts
 

@@ -326,3 +326,22 @@ def test_a_rule_that_lowered_a_loss_reads_as_counting_against_it() -> None:
     for loss, text in lowered:
         assert f"counts against {loss.value}: {text}" in page
         assert f"counts against {loss.value}: {text}" in terminal
+
+
+def test_the_html_names_the_other_readings_of_the_target_as_the_terminal_does() -> None:
+    frame = pd.DataFrame(
+        {"x": np.arange(90.0), "cultivar": [f"cultivar_{i % 3}" for i in range(90)]}
+    )
+    advice = recommend(frame, target="cultivar", search=False)
+    shown = [
+        h
+        for h in advice.profile.alternatives
+        if not any(h.evidence in warning for warning in advice.profile.warnings)
+    ]
+    assert shown, "three string levels may be ordinal: an alternative the warnings do not say"
+    terminal = " ".join(_text(render_profile(advice.profile)).replace("│", " ").split())
+    page = " ".join(_visible(render_html(advice)).split())
+    for h in shown:
+        line = f"alternative: {h.task.value} ({h.confidence:.2f}) - {h.evidence} {h.flag}"
+        assert line in terminal
+        assert line in page
