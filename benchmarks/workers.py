@@ -90,6 +90,8 @@ class _Counts:
 
         def built(*args, **kwargs):
             self.sql[f"{self.where()}/trials read"] += 1
+            if self.callers:
+                self.sql[f"{self.where()}/trials read <- {_caller()}"] += 1
             return build(*args, **kwargs)
 
         RDBStorage._build_frozen_trial_from_trial_model = built
@@ -142,7 +144,7 @@ def _caller() -> str:
     frame = sys._getframe(2)
     while frame is not None:
         path = frame.f_code.co_filename
-        if f"{os.sep}advisor{os.sep}" in path:
+        if f"{os.sep}advisor{os.sep}" in path and not path.endswith("_storage.py"):
             return f"{os.path.basename(path)}:{frame.f_code.co_name}:{frame.f_lineno}"
         frame = frame.f_back
     return "?"

@@ -257,9 +257,10 @@ def build_storage(url: str | None) -> optuna.storages.BaseStorage | None:
                 break
             except Exception as exc:
                 # processes started together on a new database race to create its tables
-                # and version row; the loser fails on a unique constraint, and finds them
-                # made when it tries again
-                if attempt == 2 or "IntegrityError" not in repr(exc):
+                # and version row; the loser fails on a unique constraint (or on a table
+                # made meanwhile), and finds them made when it tries again
+                raced = "IntegrityError" in repr(exc) or "already exists" in str(exc)
+                if attempt == 2 or not raced:
                     raise
                 time.sleep(0.2)
         if url.startswith("sqlite"):

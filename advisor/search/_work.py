@@ -46,7 +46,7 @@ from advisor.search._claims import holders, plan_claim, take
 from advisor.search._clock import CLOCK_PREFIX, Clock
 from advisor.search._explore import BATCH_TRIALS, best_settings, enqueue_defaults, train_batch
 from advisor.search._liveness import OWNER_KEY, Beating, owner, owner_is_dead, sweep
-from advisor.search._race import RacePlan, first_round, plan_race
+from advisor.search._race import ROUND_SPLITS, RacePlan, first_round, plan_race
 from advisor.search._results import (
     CONFIRM,
     DIVERGED,
@@ -170,6 +170,7 @@ class Work:
         self.confirmed = 0  # confirmation runs this process trained
         self._missing_since: dict[tuple, float] = {}
         self._batch_s = 0.0
+        self._encoded: set[int] = set()  # splits encoded ahead (SplitMaker keeps them)
         self._swept = 0.0
         self._seen = 0.0
         self._me = f"{WORKER_PREFIX}{socket.gethostname()}:{os.getpid()}"
@@ -269,7 +270,7 @@ class Work:
                 part = "explore" if state.step in (Step.EXPLORE, Step.WAIT) else "confirm"
                 spent = time.monotonic() - begun - (clock.total("train") - trained)
                 clock.add(part, "storage", spent)
-                if not worked:
+                if not worked and not self._encode_ahead(state, part):
                     with clock.timing(part, "wait"):
                         time.sleep(POLL_S)
         except KeyboardInterrupt:
@@ -278,6 +279,27 @@ class Work:
             guard.__exit__()
             beating.close()
             self._sign_off()
+
+    def _encode_ahead(self, state: WorkState, part: str) -> bool:
+        """With nothing to take, encode the next split the race will train on, if any.
+
+        Encoding a split (fitting the feature encoder on its training rows) costs tens of
+        milliseconds, paid by the process that first trains a run on it; at a round's start
+        that is on the round's critical path. A process waiting for the others' last batch
+        or for a round to end encodes the next splits instead: those of the first round
+        during exploration, then up to one round beyond the one in progress.
+        """
+        if state.race is None:
+            horizon = first_round(self.plan.repeats)[-1]
+        else:
+            horizon = max((split for _, split in state.race.needed), default=0) + ROUND_SPLITS
+        for split in range(1, min(horizon, self.splits.n_splits - 1) + 1):
+            if split not in self._encoded:
+                self._encoded.add(split)
+                with self.clock.timing(part, "train"):
+                    self.splits.get(split)
+                return True
+        return False
 
     def _sign_off(self) -> None:
         """Leave this process's time sheet in the study (``benchmarks/workers.py`` reads it)
@@ -594,6 +616,7 @@ class Work:
             )
             by_split.setdefault(split, []).append((trial, member))
         numbers = sorted(by_split)
+        self._encoded.update(numbers)
         started = time.monotonic()
         try:
             with self.clock.timing("confirm", "train"):

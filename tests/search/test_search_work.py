@@ -260,3 +260,30 @@ def test_a_step_reads_the_study_once_and_decides_from_that_reading(
     state = work.state(snapshot)
     assert len(reads) == 2  # the decision is replayed from the snapshot alone
     assert state.step is Step.DONE and state == work.state()
+
+
+def test_a_process_with_nothing_to_take_encodes_the_first_rounds_splits(
+    data_file, monkeypatch
+) -> None:
+    import time
+
+    from advisor.search._confirm import start_work
+    from advisor.search._race import first_round
+    from advisor.search._splits import SplitMaker
+    from advisor.search._work import SearchPlan, Step, WorkState
+
+    prepared = prepare(data_file, target="y")
+    plan = SearchPlan(
+        max_trials=1, repeats=3, explore_until=time.time() + 60, deadline=time.time() + 120, seed=0
+    )
+    work = start_work(
+        optuna.create_study(), prepared.frame, prepared.profile, prepared.listed, plan=plan
+    )
+    encoded: list[int] = []
+    get = SplitMaker.get
+    monkeypatch.setattr(SplitMaker, "get", lambda self, i: encoded.append(i) or get(self, i))
+    waiting = WorkState(step=Step.WAIT, race=None, finalists={}, explored=1)
+    while work._encode_ahead(waiting, "explore"):
+        pass
+    assert encoded == list(first_round(3))  # one per idle poll, then nothing left to do
+    assert work.clock.total("train") > 0
