@@ -44,6 +44,7 @@ import pandas as pd
 from advisor.errors import DataError, UsageError
 from advisor.records import LabelEncoding, Task, TaskHypothesis
 
+from ._tails import skewness
 from ._values import TargetValues, ValueKind, natural_key, read_target_values
 
 __all__ = ["TaskDecision", "infer_task"]
@@ -357,7 +358,7 @@ def _measure_whole(
         encoding=_ENC_BY_DTYPE[integer_dtype],
         evenly=evenly,
         step=step,
-        skew=_skewness(values.numbers),
+        skew=_skew(values),
         mode=float(levels[int(np.argmax(counts))]),
         hint=_name_hint(values.name),
         flatness=float(counts.max() / counts.min()),
@@ -563,10 +564,9 @@ def _whole_numbers(
 
 
 def _continuous(values: TargetValues, levels: np.ndarray, evidence: dict[str, Any]) -> TaskDecision:
-    v = values.numbers
     k, n = len(levels), values.n
     lo, hi = float(levels[0]), float(levels[-1])
-    skew = _skewness(v)
+    skew = _skew(values)
     evidence.update(skewness=round(skew, 4), in_unit_interval=bool(lo >= 0 and hi <= 1))
     if lo >= 0 and hi <= 1 and k > FEW_LEVELS:
         decision = _unit_interval(values, evidence)
@@ -583,7 +583,8 @@ def _continuous(values: TargetValues, levels: np.ndarray, evidence: dict[str, An
                 Task.REGRESSION,
                 LabelEncoding.CONTINUOUS,
                 0.15,
-                f"positive but only moderately skewed ({skew:.2f})",
+                f"positive values can be regressed on the raw scale too, though these are "
+                f"right-skewed (skewness {skew:.2f} > 1)",
             )
         )
     else:
@@ -816,16 +817,10 @@ def _name_hint(name: str) -> str | None:
     return None
 
 
-def _skewness(v: np.ndarray) -> float:
-    if v.size < 3:
-        return 0.0
-    centred = v - v.mean()
-    squares = centred * centred
-    m2 = float(squares.mean())
-    if m2 == 0:
-        return 0.0
-    m3 = float(np.dot(squares, centred)) / v.size
-    return m3 / m2**1.5
+def _skew(values: TargetValues) -> float:
+    """The profile's one skewness (``_tails.skewness``, on the values ``target_stats`` reads)."""
+    measured = skewness(values.sorted_numbers())
+    return 0.0 if measured is None else measured
 
 
 def _dispersion(v: np.ndarray) -> float:
