@@ -65,7 +65,7 @@ from advisor.search._storage import GRACE_S, HEARTBEAT_S, enqueue_together
 from advisor.training import FitSettings, MemberSpec, fit_splits
 from advisor.training._model import ModelFactory
 
-__all__ = ["PLAN_KEY", "Interrupted", "SearchPlan", "Step", "Work", "WorkState"]
+__all__ = ["PLAN_KEY", "Interrupted", "SearchPlan", "Snapshot", "Step", "Work", "WorkState"]
 
 PLAN_KEY = "plan"
 ROUNDS_KEY = "race_rounds"
