@@ -195,10 +195,14 @@ def _apply(rule: Rule, text: str, fields: Mapping[str, Any], tally: _Tally) -> s
 
 
 def _apply_set(rule: Rule, text: str, fields: Mapping[str, Any], tally: _Tally) -> str:
-    """A ``set`` rule: each parameter it can compute from the measured fields."""
+    """A ``set`` rule: each parameter it can compute from the measured fields, for the losses
+    this task can use (a Huber delta means nothing to a binary table)."""
     evidence = _evidence(rule, fields)
     done = []
     for loss, params in rule.params.items():
+        if loss not in tally.applicable:
+            done.append(f"{loss.value} (not for this task)")
+            continue
         for name, spec in params.items():
             value = spec.constant
             if spec.field is not None:
@@ -275,6 +279,9 @@ def shortlist(
     tally = _Tally(catalog, applicable)
     trace = []
     for rule, fired, detail in match_rules(rules, fields):
+        if fired and rule.effect is Effect.SET and not applicable.intersection(rule.params):
+            # its conditions hold, but every loss it sets is one this task cannot use
+            fired, detail = False, _not_for(rule.params, profile.task)
         effect = _apply(rule, detail, fields, tally) if fired else rule.effect.value
         trace.append(
             RuleFiring(rule=rule.id, factor=rule.factor, fired=fired, effect=effect, detail=detail)
@@ -297,6 +304,18 @@ def shortlist(
         trace=tuple(trace),
         settings=dict(tally.settings),
     )
+
+
+def _not_for(losses: Mapping[LossId, Any], task: Task) -> str:
+    """Why a ``set`` rule whose conditions hold does not fire.
+
+    Example:
+        >>> _not_for({LossId.HUBER: {}}, Task.BINARY)
+        'huber is not for task binary: nothing to set'
+    """
+    names = ", ".join(loss.value for loss in losses)
+    verb = "is" if len(losses) == 1 else "are"
+    return f"{names} {verb} not for task {task.value}: nothing to set"
 
 
 def _parse_metric(metric: MetricId | str | None) -> MetricId | None:

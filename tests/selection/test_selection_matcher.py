@@ -407,6 +407,29 @@ def test_set_ignores_names_the_loss_does_not_have():
     assert dict(huber.params) == {"delta": 2.0}
 
 
+def test_a_set_rule_for_a_loss_the_task_cannot_use_does_not_fire():
+    # a binary table has a robust scale too, but a Huber delta means nothing to it
+    line = next(
+        f for f in shortlist(make_profile("binary")).trace if f.rule == "huber-delta-from-scale"
+    )
+    assert not line.fired
+    assert line.detail == "huber is not for task binary: nothing to set"
+    setter = {
+        "id": "s",
+        "factor": "outliers",
+        "when": [],
+        "effect": "set",
+        "params": {"huber": {"delta": 2.0}, "bce_weighted": {"pos_weight": 3.0}},
+        "why": "s",
+    }
+    rules = rules_from(include({"bce": 1.0, "bce_weighted": 1.0}), setter, METRIC_RMSE)
+    result = shortlist(make_profile("binary"), rules=rules)
+    line = next(f for f in result.trace if f.rule == "s")
+    assert line.fired and line.effect == "set huber (not for this task), bce_weighted.pos_weight=3"
+    setting = [r.effect.loss for c in result.candidates for r in c.reasons if r.rule == "s"]
+    assert setting == [LossId.BCE_WEIGHTED]
+
+
 def test_candidates_carry_reasons_with_factor_and_evidence():
     hand = load_rules(calibrated=False)  # the weights as written; calibration may move them
     result = shortlist(make_profile("multiclass", ratio=20.0), rules=hand)

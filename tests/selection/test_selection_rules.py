@@ -165,8 +165,9 @@ RULE_CASES: dict[str, tuple[Case, Case | None]] = {
         case("ordinal", objective="quantile:0.9"),
     ),
     "objective-quantile-level": (
+        case("regression_count", objective="quantile:0.1"),
+        # the pinball loss is not for ordinal targets: there is no q to set
         case("ordinal", objective="quantile:0.1"),
-        case("regression", objective="median"),
     ),
     "objective-quantile-metric": (
         case("regression", objective="quantile:0.5"),
