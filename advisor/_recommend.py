@@ -32,7 +32,7 @@ from advisor.records import (
     Shortlist,
     Task,
 )
-from advisor.report._wording import reason_lines, tuned_lines
+from advisor.report._wording import param_text, reason_lines, tuned_lines
 from advisor.search import (
     Prepared,
     SearchProgress,
@@ -122,7 +122,9 @@ def recommendation_from(
     rationale.append(verdict)
     rationale += tuned_lines(chosen, proposed=proposed, used=used)
     if lr is not None:
-        rationale.append(f"best learning rate in the short runs (AdamW): {lr:.2g}")
+        # as the search table shows it (4 significant digits), not a coarser 2
+        lr_text = param_text(chosen.loss, "lr", lr)
+        rationale.append(f"best learning rate in the short runs (AdamW): {lr_text}")
     return Recommendation(
         loss=chosen.loss,
         params=used,

@@ -194,6 +194,30 @@ def test_a_parameter_no_rule_set_is_told_when_the_search_moved_it():
     assert not [line for line in rec.rationale if "tuned it to alpha" in line]
 
 
+def test_the_learning_rate_reads_as_the_search_table_gives_it():
+    import dataclasses
+
+    from rich.console import Console
+
+    from advisor._recommend import recommend, recommendation_from
+    from advisor.records import LossId
+    from advisor.report import render_search
+
+    frame = _binary_table()
+    plain = recommend(frame, target="label", search=False)
+    focal = next(c for c in plain.shortlist.candidates if c.loss is LossId.FOCAL)
+    search, decision = _searched(plain, LossId.FOCAL, dict(focal.params), other=LossId.BCE)
+    results = tuple(
+        dataclasses.replace(r, params={**r.params, "lr": 0.0081962}) for r in search.results
+    )
+    search = dataclasses.replace(search, results=results)
+    rec = recommendation_from(frame, plain.profile, plain.shortlist, search, decision)
+    assert "best learning rate in the short runs (AdamW): 0.008196" in rec.rationale
+    console = Console(record=True, width=200, color_system=None)
+    console.print(render_search(search))
+    assert "lr=0.008196" in console.export_text()  # the search table: the same 4 digits
+
+
 def test_rules_only_says_nothing_was_tuned():
     from advisor._recommend import recommend
     from advisor.records import LossId
