@@ -101,11 +101,12 @@ class Run(NamedTuple):
 
 
 # Parameters the loss derives from the data when left unset by the very recipe the rule that
-# sets them uses (rule huber-delta-from-scale: 1.345 x the target's robust scale, as Huber's
-# default): a run that differs only there is the default loss retrained on a slightly
-# different subset, i.e. run-to-run noise, not another setting (benchmarks/README.md, "Scored
-# as the advisor trains it").
-DERIVED_AS_DEFAULT = frozenset({("huber", "delta")})
+# sets them, or the pick that records them, uses (rule huber-delta-from-scale: 1.345 x the
+# target's robust scale, as Huber's default; a weighted BCE's pos_weight: negatives over
+# positives of the rows it trains on, which a search pick records): a run that differs only
+# there is the default loss retrained on a slightly different subset, i.e. run-to-run noise,
+# not another setting (benchmarks/README.md, "Scored as the advisor trains it").
+DERIVED_AS_DEFAULT = frozenset({("huber", "delta"), ("bce_weighted", "pos_weight")})
 
 
 def non_default(loss: str, params: dict[str, Any] | None) -> dict[str, Any]:

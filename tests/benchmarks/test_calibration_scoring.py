@@ -142,3 +142,16 @@ def test_the_exhaustive_pick_follows_validation_not_test(search, tmp_path):
     search._record_cached.cache_clear()
     (table,) = _load("fit_priors").load_tables(tmp_path)
     assert search.exhaustive_regret(table, tmp_path).run.loss == "bce"
+
+
+def test_a_pos_weight_the_pick_recorded_is_the_default_run(evaluate, search, tmp_path):
+    """A weighted BCE pick records the pos_weight it computed from its rows: the same recipe as
+    the default run's, so it is scored by that run and not counted as an untrained variant."""
+    assert evaluate.non_default("bce_weighted", {"pos_weight": 3.217}) == {}
+    record = _record()
+    (tmp_path / "imbalanced.json").write_text(json.dumps(record))
+    (table,) = _load("fit_priors").load_tables(tmp_path)
+    pick = {"loss": "bce_weighted", "params": {"pos_weight": 3.217}}
+    scored = search.pick_regret(table, pick, tmp_path)
+    assert not scored.unmatched and scored.run.params == {}
+    assert scored.regret == 0.0  # weighted BCE is the best run of this table
