@@ -224,8 +224,12 @@ def build_storage(url: str | None) -> optuna.storages.BaseStorage | None:
         if url.startswith("journal:"):
             from optuna.storages.journal import JournalFileBackend
 
+            from advisor.search._journal_lock import journal_lock
+
             path = url.removeprefix("journal:").removeprefix("//")
-            return optuna.storages.JournalStorage(JournalFileBackend(path))
+            return optuna.storages.JournalStorage(
+                JournalFileBackend(path, lock_obj=journal_lock(path))
+            )
         engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
         if url.startswith(("postgresql://", "postgres://")):
             # the driver lossadvisor[postgres] installs (psycopg 3), whatever SQLAlchemy's
