@@ -25,7 +25,7 @@ import optuna
 from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.trial import TrialState
 
-from advisor.search._storage import GRACE_S, HEARTBEAT_S
+from advisor.search._storage import GRACE_S, HEARTBEAT_S, stamp_together
 
 __all__ = ["Beating", "owner", "owner_is_dead", "sweep"]
 
@@ -84,13 +84,17 @@ class Beating:
         self._thread: threading.Thread | None = None
 
     def take(self, trial_ids: Iterable[int]) -> None:
-        """Stamp trials as this process's and beat for them until :meth:`drop`."""
+        """Stamp trials as this process's and beat for them until :meth:`drop` (stamps and
+        first beats in one transaction where the storage allows: ``stamp_together``)."""
         ids = list(trial_ids)
-        for trial_id in ids:
-            self.storage.set_trial_system_attr(trial_id, OWNER_KEY, self.me)
+        together = _beats(self.storage) and stamp_together(self.storage, ids, OWNER_KEY, self.me)
+        if not together:
+            for trial_id in ids:
+                self.storage.set_trial_system_attr(trial_id, OWNER_KEY, self.me)
         with self._lock:
             self.ids.update(ids)
-        self._beat(ids)
+        if not together:
+            self._beat(ids)
         if self._thread is None and not isinstance(
             self.storage, optuna.storages.InMemoryStorage
         ):  # nothing else can take an in-memory study's trials: no one to beat for

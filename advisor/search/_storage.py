@@ -34,6 +34,7 @@ __all__ = [
     "load_study",
     "open_study",
     "redact",
+    "stamp_together",
 ]
 
 # A trial beats every HEARTBEAT_S; one silent for GRACE_S belongs to a dead process. The
@@ -323,6 +324,47 @@ def enqueue_together(study: optuna.Study, user_attrs: Sequence[Mapping[str, Any]
             pass  # rolled back: nothing of it was queued
     for template in templates:
         study.add_trial(template)
+
+
+def stamp_together(
+    storage: optuna.storages.BaseStorage, trial_ids: Sequence[int], key: str, value: Any
+) -> bool:
+    """Set one system attribute on running trials and record their first heartbeat, in one
+    transaction on a relational storage with heartbeats. Returns False where it cannot (no
+    such storage, other Optuna internals, or the transaction failed and was rolled back):
+    the caller then does it call by call.
+
+    A process that takes a batch of eight trials stamps each with its owner and beats for
+    each at once (a trial with no heartbeat is never failed by Optuna's stale-trial sweep);
+    call by call, that is sixteen transactions holding the write lock, where one will do.
+    Each attribute goes through the storage's own writer (which refuses a finished trial).
+    """
+    backend = getattr(storage, "_backend", None)
+    if len(trial_ids) < 2 or not isinstance(backend, optuna.storages.RDBStorage):
+        return False
+    if backend.heartbeat_interval is None:
+        return False
+    try:
+        import sqlalchemy
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+
+        write = backend._set_trial_attr_without_commit
+        with _create_scoped_session(backend.scoped_session) as session:
+            for trial_id in trial_ids:
+                write(session, models.TrialSystemAttributeModel, trial_id, key, value)
+                beat = models.TrialHeartbeatModel.where_trial_id(trial_id, session, True)
+                if beat is None:
+                    session.add(models.TrialHeartbeatModel(trial_id=trial_id))
+                else:
+                    beat.heartbeat = session.execute(sqlalchemy.func.now()).scalar_one()
+        return True
+    except (ImportError, AttributeError, TypeError, optuna.exceptions.StorageInternalError):
+        return False  # rolled back: nothing of it was written
+    except Exception as exc:  # an integrity race on a heartbeat row: call by call instead
+        if "IntegrityError" in repr(exc):
+            return False
+        raise
 
 
 def open_study(

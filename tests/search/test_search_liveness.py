@@ -97,3 +97,40 @@ def test_beating_keeps_a_trial_alive_and_stamps_its_owner(tmp_path) -> None:
     finally:
         beating.close()
     assert sweep(study) == 0
+
+
+def test_a_batch_is_stamped_and_first_beaten_in_one_transaction(tmp_path) -> None:
+    """SQLite: the owner stamps and first heartbeats of a batch are one commit; a journal
+    (no heartbeats) stamps call by call, and beats with its own attribute."""
+    import sqlite3
+    import warnings
+
+    import sqlalchemy
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = _study(url)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # heartbeats are meant for Study.optimize
+        ids = [study.ask()._trial_id for _ in range(3)]
+    commits: list[int] = []
+    sqlalchemy.event.listen(study._storage._backend.engine, "commit", lambda *a: commits.append(1))
+    beating = Beating(study)
+    try:
+        beating.take(ids)
+        assert len(commits) == 1  # (its thread beats again only after HEARTBEAT_S)
+    finally:
+        beating.close()
+    for trial in study.get_trials(deepcopy=False):
+        assert trial.system_attrs[OWNER_KEY] == owner()
+    with sqlite3.connect(tmp_path / "s.db") as connection:
+        beaten = {row[0] for row in connection.execute("SELECT trial_id FROM trial_heartbeats")}
+    assert beaten == set(ids)
+    journal = _study(f"journal:{tmp_path / 'j.log'}")
+    taken = [journal.ask()._trial_id for _ in range(2)]
+    beating = Beating(journal)
+    try:
+        beating.take(taken)
+    finally:
+        beating.close()
+    for trial in journal.get_trials(deepcopy=False):
+        assert trial.system_attrs[OWNER_KEY] == owner() and BEAT_KEY in trial.system_attrs
