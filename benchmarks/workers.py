@@ -279,7 +279,8 @@ def _run(data: str, folder: str, *, workers: int, trials: int, budget: float, co
     if lead.wait() != 0:
         raise SystemExit("recommend failed")
     for helper in helpers:
-        helper.wait()
+        if helper.wait() != 0:  # a worker that never joined would leave one process's rate
+            raise SystemExit("lossadvisor worker failed")
     return _rate(url, counts)
 
 
