@@ -235,7 +235,21 @@ def _rate(url: str, counts: str) -> tuple[int, float, dict, list[str]]:
             f"span {sheet['span']:.1f} s, busy {sheet['busy']:.0%} ({phases})"
         )
         sheets.append(_traffic(counts, pid, by_process.get(pid, 0)))
-    return len(done), (end - start).total_seconds(), by_process, sheets
+    return len(done), (end - start).total_seconds(), by_process, sheets, _phases(done)
+
+
+def _phases(done: list[optuna.trial.FrozenTrial]) -> dict[str, tuple[int, float]]:
+    """Per phase, its trials and their span (first start to last end). Two processes' races may
+    take other rounds than one process's (their exploration sampled other trials), so the
+    whole study's rate compares unlike mixes; the exploration phase has the same trial count
+    in both and compares like with like."""
+    out = {}
+    for phase in ("explore", "confirm"):
+        trials = [t for t in done if t.user_attrs.get("phase") == phase]
+        if trials:
+            span = max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)
+            out[phase] = (len(trials), span.total_seconds())
+    return out
 
 
 def _run(data: str, folder: str, *, workers: int, trials: int, budget: float, cores) -> tuple:
@@ -296,9 +310,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         data = os.path.join(folder, "bench.csv")
         _table(args.rows, data)
-        rates = {}
+        rates, phases = {}, {}
         for workers in (1, 2):
-            count, seconds, by_process, sheets = _run(
+            count, seconds, by_process, sheets, phases[workers] = _run(
                 data,
                 folder,
                 workers=workers,
@@ -311,8 +325,18 @@ def main() -> None:
                 f"{workers} process(es): {count} trials in {seconds:.1f} s "
                 f"= {rates[workers]:.2f} trials/s (per process: {sorted(by_process.values())})"
             )
+            print(
+                "  by phase: "
+                + "; ".join(
+                    f"{phase} {n} trials in {span:.1f} s = {n / span:.2f}/s"
+                    for phase, (n, span) in phases[workers].items()
+                )
+            )
             print("\n".join(sheets))
     print(f"two workers / one: {rates[2] / rates[1]:.2f}x (target >= 1.7 on 2 cores)")
+    if "explore" in phases[1] and "explore" in phases[2]:
+        (n1, s1), (n2, s2) = phases[1]["explore"], phases[2]["explore"]
+        print(f"exploration alone ({n1} and {n2} trials): {(n2 / s2) / (n1 / s1):.2f}x")
 
 
 if __name__ == "__main__":
