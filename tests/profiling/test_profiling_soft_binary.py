@@ -155,7 +155,10 @@ def test_recommend_trains_a_soft_binary_target():
     frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "ctr": 1 / (1 + np.exp(2.5 - x[:, 0]))})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        advice = recommend(frame, target="ctr", budget_s=4, trials=2, seed=0)
+        # the work is bounded by trials=2 and the race; the budget only caps it, and a cap
+        # of a few seconds cut the runs short on a loaded machine (brier 0.04-0.15 against
+        # the mean's 0.009), which is a test of the machine, not of soft targets
+        advice = recommend(frame, target="ctr", budget_s=60, trials=2, seed=0)
     document = advice.to_dict()
     assert document["profile"]["label_encoding"] == "probability"
     assert document["search"]["metric"] == "brier"
