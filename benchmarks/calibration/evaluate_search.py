@@ -230,20 +230,12 @@ def report(tables, space, cache, wanted, args) -> None:
     print("|---|---|---|---|---|---|")
     unmatched = []
     for variant in ("hand", "fitted"):
-        top, listed, verdicts = [], [], []
-        for table in rows:
-            done = cache[f"{table.name}:{args.seed}:{args.budget:g}"][variant]
-            scored = pick_regret(table, done, args.reference)
-            if scored.unmatched:
-                unmatched.append(f"{table.name} ({variant}): {done['loss']} {done['params']}")
-            top.append(min(scored.regret, fit_priors.REGRET_CAP))
-            listed.append(
-                any(table.regrets.get(loss, 1.0) <= fit_priors.NEAR for loss in done["shortlist"])
-            )
-            verdicts.append(scored.versus_default)
+        top, listed, wtl, missed = search_outcome(
+            rows, cache, variant, reference=args.reference, seed=args.seed, budget=args.budget
+        )
+        unmatched += missed
         label = "hand weights" if variant == "hand" else "fitted, out of fold"
-        wtl = "/".join(str(verdicts.count(v)) for v in ("win", "tie", "loss"))
-        print(fit_priors.summarise(label, np.array(top), np.array(listed), wtl))
+        print(fit_priors.summarise(label, top, listed, wtl))
     floor = [exhaustive_regret(table, args.reference) for table in rows]
     wtl = "/".join(str(sum(f.versus_default == v for f in floor)) for v in ("win", "tie", "loss"))
     regrets = np.array([min(f.regret, fit_priors.REGRET_CAP) for f in floor])
@@ -280,6 +272,27 @@ def report(tables, space, cache, wanted, args) -> None:
             f"\n{len(unmatched)} picks trained with parameters no reference run has, scored by "
             "the rules' parameters: " + "; ".join(unmatched)
         )
+
+
+def search_outcome(
+    rows, cache, variant: str, *, reference: Path, seed: int, budget: float
+) -> tuple[np.ndarray, np.ndarray, str, list[str]]:
+    """The cached picks of one weighting, per table: regret (capped), whether the shortlist
+    held the best loss or one within 1% of it; their W/T/L against the task default; and the
+    picks whose parameters matched no reference run."""
+    top, listed, verdicts, unmatched = [], [], [], []
+    for table in rows:
+        done = cache[f"{table.name}:{seed}:{budget:g}"][variant]
+        scored = pick_regret(table, done, reference)
+        if scored.unmatched:
+            unmatched.append(f"{table.name} ({variant}): {done['loss']} {done['params']}")
+        top.append(min(scored.regret, fit_priors.REGRET_CAP))
+        listed.append(
+            any(table.regrets.get(loss, 1.0) <= fit_priors.NEAR for loss in done["shortlist"])
+        )
+        verdicts.append(scored.versus_default)
+    wtl = "/".join(str(verdicts.count(v)) for v in ("win", "tie", "loss"))
+    return np.array(top), np.array(listed), wtl, unmatched
 
 
 class PickScore(NamedTuple):
