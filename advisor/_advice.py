@@ -279,9 +279,9 @@ def decode_output(advice: Advice, output: Any) -> np.ndarray:
 
 def _shown(loss: LossId, params: Mapping[str, Any]) -> str:
     """The recommended parameters exactly as the JSON, the reports and the snippet show them."""
-    from advisor.report._wording import param_text
+    from advisor.report._wording import params_text
 
-    return ", ".join(f"{k}={param_text(loss, k, v, None)}" for k, v in params.items())
+    return params_text(loss, params)
 
 
 def _evidence(evidence: Mapping[str, Any]) -> str:

@@ -23,7 +23,7 @@ from advisor.errors import UsageError
 from advisor.records import Advice, Candidate, RuleFiring
 from advisor.report._plots import curves_svg, paired_scores_svg, target_svg
 from advisor.report._terminal import printable
-from advisor.report._wording import param_text, race_note, reason_text
+from advisor.report._wording import param_text, params_text, race_note, reason_text
 
 __all__ = ["embed_json", "render_html", "write_html"]
 
@@ -137,7 +137,7 @@ def _table(
 
 def _params(loss: Any, params: Any) -> str:
     """The recommended ``k=v`` pairs, exactly as the JSON and the snippet carry them."""
-    return ", ".join(f"{k}={param_text(str(loss), k, v, None)}" for k, v in params.items())
+    return params_text(str(loss), params)
 
 
 def _params_cell(loss: Any, params: Any) -> str:

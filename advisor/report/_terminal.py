@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from advisor.records import Advice, DataProfile, EffectKind, SearchResult, Shortlist
-from advisor.report._wording import param_text, race_note, reason_text
+from advisor.report._wording import params_text, race_note, reason_text
 
 __all__ = [
     "printable",
@@ -102,8 +102,7 @@ def _params(
     """``k=v`` pairs as every view writes them (``param_text``: None reads ``from data`` or
     ``none``, as the loss builds it); ``spec=None`` for the recommended values, exactly.
     ``markup=False`` for the plain lines (``--quiet``), which rich does not parse."""
-    name = _m if markup else printable
-    return ", ".join(f"{name(k)}={param_text(str(loss), k, v, spec)}" for k, v in params.items())
+    return params_text(str(loss), params, spec, key=_m if markup else printable)
 
 
 def _names(values: Iterable[object]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from advisor.records import (
@@ -28,6 +28,7 @@ __all__ = [
     "diverged_note",
     "exact",
     "param_text",
+    "params_text",
     "race_note",
     "reason_lines",
     "reason_text",
@@ -90,6 +91,23 @@ def param_text(loss: LossId | str, name: str, value: Any, spec: str | None = ".4
     if isinstance(value, bool) or not isinstance(value, float):
         return str(value)
     return exact(value) if spec is None else format(value, spec)
+
+
+def params_text(
+    loss: LossId | str,
+    params: Mapping[str, Any],
+    spec: str | None = None,
+    *,
+    key: Callable[[str], str] = str,
+) -> str:
+    """``k=v`` pairs as every view writes them (:func:`param_text` for each value; ``key``
+    formats the names, e.g. escaped for rich markup). ``spec=None``: exactly.
+
+    Example:
+        >>> params_text("focal", {"gamma": 2.0, "alpha": None})
+        'gamma=2, alpha=none'
+    """
+    return ", ".join(f"{key(k)}={param_text(loss, k, v, spec)}" for k, v in params.items())
 
 
 def same_value(a: Any, b: Any) -> bool:
