@@ -526,6 +526,8 @@ def _provenance(provenance) -> dict | None:
         "median_gain": provenance.median_gain,
         "hand": {k.value: v for k, v in provenance.hand.items()},
         "commit": provenance.commit,
+        "fitted": provenance.fitted,
+        "min_tables": provenance.min_tables,
         "text": provenance.sentence(),
     }
 

@@ -377,7 +377,10 @@ def render_rules(rules: Sequence) -> RenderableType:
         fitted = ""
         if rule.provenance is not None:
             hand = ", ".join(f"{_m(k)}:{v:g}" for k, v in rule.provenance.hand.items())
-            fitted = f"\n[dim]weights fitted ({_m(rule.provenance.sentence())}); hand: {hand}[/]"
+            status = rule.provenance.status(rule.losses)
+            evidence = _m(rule.provenance.sentence())
+            moved = f"; hand: {hand}" if dict(rule.losses) != dict(rule.provenance.hand) else ""
+            fitted = f"\n[dim]{_m(status)} ({evidence}){moved}[/]"
         table.add_row(
             f"{_m(rule.id)}\n[dim]{rule.factor.value}[/]",
             f"{when}\n[bold]-> {effect}[/]  [dim]({source})[/]{fitted}",

@@ -38,6 +38,7 @@ class _ProvenanceModel(_Strict):
     favourite: str | None = None
     right: float | None = None
     median_gain: float | None = None
+    fitted: bool = True
 
 
 class _RuleModel(_Strict):
@@ -50,6 +51,7 @@ class _FileModel(_Strict):
     version: int
     tables: int
     commit: str = ""
+    min_tables: int | None = None
     rules: dict[str, _RuleModel]
 
 
@@ -114,6 +116,8 @@ def apply_calibration(
                 median_gain=entry.provenance.median_gain,
                 hand={LossId(k): v for k, v in entry.hand.items() if k in loss_ids},
                 commit=model.commit,
+                fitted=entry.provenance.fitted,
+                min_tables=model.min_tables,
             ),
         )
     if problems.lines:

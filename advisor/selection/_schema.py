@@ -88,6 +88,27 @@ class Provenance:
     median_gain: float | None  # its median regret gain over the task's default loss
     hand: Mapping[LossId, float]  # the hand-written weights the fit started from
     commit: str
+    # whether the fit judged the weights: a rule that fired on fewer than ``min_tables`` corpus
+    # tables keeps its hand weights (a table or two would decide them); its evidence stays shown
+    fitted: bool = True
+    min_tables: int | None = None
+
+    def status(self, losses: Mapping[LossId, float]) -> str:
+        """How the weights now in force came about, for ``lossadvisor rules``.
+
+        Example:
+            >>> evidence = Provenance(tables=9, corpus=115, favourite=LossId.HUBER, right=0.5,
+            ...     median_gain=0.0, hand={LossId.HUBER: 2.0}, commit="abc", fitted=False,
+            ...     min_tables=20)
+            >>> evidence.status({LossId.HUBER: 2.0})
+            'hand weights kept: fewer than the 20 corpus tables a fit needs'
+        """
+        if not self.fitted:
+            need = f"the {self.min_tables} corpus tables" if self.min_tables else "the tables"
+            return f"hand weights kept: fewer than {need} a fit needs"
+        if dict(losses) == dict(self.hand):
+            return "weights fitted, the hand values kept"
+        return "weights fitted"
 
     def sentence(self) -> str:
         """The evidence in words, for rationales and ``lossadvisor rules``.

@@ -547,12 +547,16 @@ def provenance(space: Space, tables: Sequence[Table], weights: np.ndarray) -> di
                 "favourite": favourite,
                 "right": round(float(np.mean(right)), 3) if right else None,
                 "median_gain": round(float(statistics.median(gains)), 4) if gains else None,
+                # judged by the fit (``fit``'s ``active``); below the threshold: hand weights
+                "fitted": bool(len(rows) >= space.min_tables),
             },
         }
     return out
 
 
-def write_calibration(path: Path, fitted: dict[str, Any], *, n_tables: int, commit: str) -> None:
+def write_calibration(
+    path: Path, fitted: dict[str, Any], *, n_tables: int, commit: str, min_tables: int
+) -> None:
     import yaml
 
     header = (
@@ -560,9 +564,17 @@ def write_calibration(path: Path, fitted: dict[str, Any], *, n_tables: int, comm
         "# benchmarks/calibration/reference/ (do not edit by hand: re-run the script).\n"
         "# Each rule's fitted loss weights replace the hand weights of rules/selection.yaml;\n"
         "# provenance: corpus tables where the rule fired, the share where its favourite loss\n"
-        "# was within 1% of the best on test, and its median regret gain over the task default.\n"
+        "# was within 1% of the best on test, its median regret gain over the task default, and\n"
+        "# whether the fit judged its weights (fitted: false: it fired on fewer than min_tables\n"
+        "# tables, so it keeps its hand weights).\n"
     )
-    document = {"version": 1, "tables": n_tables, "commit": commit, "rules": fitted}
+    document = {
+        "version": 1,
+        "tables": n_tables,
+        "commit": commit,
+        "min_tables": min_tables,
+        "rules": fitted,
+    }
     path.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
 
 
@@ -684,7 +696,11 @@ def main(argv: list[str] | None = None) -> int:
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
         ).stdout.strip()
         write_calibration(
-            args.out, provenance(space, tables, weights), n_tables=len(tables), commit=commit
+            args.out,
+            provenance(space, tables, weights),
+            n_tables=len(tables),
+            commit=commit,
+            min_tables=space.min_tables,
         )
         print(f"wrote {args.out}")
     return 0

@@ -158,3 +158,53 @@ def test_lossadvisor_rules_shows_the_fitted_weights_and_their_evidence(calibrate
     assert rule["provenance"]["hand"]["mse"] == 3.0
     hand = next(r for r in json.loads(listed.output) if r["id"] == "binary-family")
     assert hand["provenance"] is None
+
+
+def test_a_rule_too_thin_to_fit_says_it_keeps_its_hand_weights(tmp_path, monkeypatch):
+    """A rule that fired on fewer corpus tables than a fit needs is shown with its evidence,
+    never as "fitted"; one the fit judged and left alone says so."""
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from advisor.cli import cli
+    from advisor.selection import _loader
+
+    for name in ("selection.yaml", "losses.yaml"):
+        shutil.copy(rules_dir() / name, tmp_path / name)
+    hand = {"mse": 3.0, "huber": 2.5, "log_cosh": 2.0, "mae": 2.0}
+    thin = _entry(dict(hand), tables=4)
+    thin["provenance"]["fitted"] = False
+    kept = _entry({"bce": 3.0, "focal": 2.0, "squared_hinge": 1.0}, tables=30, favourite="bce")
+    kept["hand"] = {"bce": 3.0, "focal": 2.0, "squared_hinge": 1.0}
+    document = _document(**{"regression-family": thin, "binary-family": kept})
+    document["min_tables"], document["tables"] = 20, 40
+    (tmp_path / "calibration.yaml").write_text(yaml.safe_dump(document))
+    monkeypatch.setattr(_loader, "rules_dir", lambda: tmp_path)
+    _loader._bundled_rules.cache_clear()
+    try:
+        shown = CliRunner().invoke(cli, ["rules"], env={"COLUMNS": "200"})
+        listed = CliRunner().invoke(cli, ["rules", "--json"])
+    finally:
+        _loader._bundled_rules.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert "hand weights kept: fewer than the 20 corpus tables a fit needs (on 4 of 40" in text
+    assert "weights fitted, the hand values kept (on 30 of 40 corpus tables" in text
+    rules = {r["id"]: r for r in json.loads(listed.output)}
+    assert rules["regression-family"]["provenance"]["fitted"] is False
+    assert rules["regression-family"]["provenance"]["min_tables"] == 20
+    assert rules["binary-family"]["provenance"]["fitted"] is True
+
+
+def test_an_older_calibration_file_without_the_fitted_flag_reads_as_fitted():
+    fitted = apply_calibration(
+        _hand_rules(),
+        _document(**{"regression-family": _entry({"mse": 2.0, "mae": 3.0})}),
+        source="calibration.yaml",
+        loss_ids=LOSS_IDS,
+    )
+    rule = next(r for r in fitted if r.id == "regression-family")
+    assert rule.provenance.fitted is True and rule.provenance.min_tables is None
+    assert rule.provenance.status(rule.losses) == "weights fitted"
