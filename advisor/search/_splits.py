@@ -24,7 +24,7 @@ __all__ = ["SplitMaker", "gross_errors", "make_splits", "search_rows"]
 
 VALIDATION_SHARE = 0.2
 MAX_SEARCH_ROWS = 50_000
-N_SPLITS = 11  # split 0 explores; up to 10 confirm
+N_SPLITS = 31  # split 0 explores; up to 10 confirm, up to 30 where a tie goes on (_race.py)
 REFERENCE_FIT_ROWS = 5_000  # a robust linear fit needs few rows to place the bulk of the data
 GROSS_ERROR_Z = 3.5  # modified z (Iglewicz & Hoaglin), as the profile's outlier rates
 

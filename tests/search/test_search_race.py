@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from advisor.records import LossId, MetricId
-from advisor.search._race import MAX_REPEATS, contenders, plan_race
+from advisor.search._race import (
+    EXTRA_ROUND_SPLITS,
+    MAX_REPEATS,
+    MOST_REPEATS,
+    contenders,
+    plan_race,
+    prior_overrides_leader,
+)
 
 
 def _drive(finalists, score, *, afford=lambda live: 10**6, repeats=3, rounds=None, stored=None):
@@ -144,3 +151,55 @@ def test_a_loss_the_prior_prefers_stays_until_it_is_worse_by_a_margin_that_matte
     # the same 0.36% gap against a loss the prior ranks lower settles it
     flipped = dict(near, **{LossId.ORDINAL_CORAL: ce, LossId.CE: coral})
     assert contenders(flipped, prior, **kwargs) == [LossId.ORDINAL_CORAL]
+
+
+def _paired(lead: float, noise: float, seed: int):
+    """Scores with a split effect shared by both losses and HUBER better by ``lead``."""
+    rng = np.random.default_rng(seed)
+    split_effect: dict[int, float] = {}
+    count = {LossId.MSE: 0, LossId.HUBER: 0}
+
+    def score(loss):
+        count[loss] += 1
+        n = count[loss]
+        split_effect.setdefault(n, rng.normal(scale=0.5))
+        own = rng.normal(scale=noise)
+        return 2.0 + split_effect[n] + own - (lead if loss is LossId.HUBER else 0.0)
+
+    return score
+
+
+def test_a_tie_the_prior_breaks_against_the_measured_leader_races_on_past_ten_splits() -> None:
+    # HUBER is better by 0.1 with noise 0.15 per run: too close to break at 10 splits, so the
+    # prior's MSE would stand against the better mean; the race goes on in rounds of 5
+    finalists = [LossId.MSE, LossId.HUBER]
+    plan, calls = _drive(finalists, _paired(0.1, 0.15, seed=0))
+    sizes = [n for n, _ in calls]
+    assert sizes[:3] == [3, 3, 4] and len(sizes) > 3 and set(sizes[3:]) == {EXTRA_ROUND_SPLITS}
+    assert MAX_REPEATS < plan.done <= MOST_REPEATS
+    first_ten = {loss: plan.scores[loss][:MAX_REPEATS] for loss in finalists}
+    kwargs = dict(prior=finalists, metric=MetricId.RMSE, maximize=False)
+    assert prior_overrides_leader(first_ten, finalists, **kwargs)
+    if plan.done < MOST_REPEATS:  # it stopped early because the leader no longer ties
+        assert not prior_overrides_leader(plan.scores, plan.live, **kwargs)
+
+
+def test_an_open_race_whose_choice_is_the_best_mean_ends_at_ten_splits() -> None:
+    # the prior's own first loss leads by a hair: the splits agree with the prior, nothing to
+    # settle by more splits
+    finalists = [LossId.HUBER, LossId.MSE]
+    plan, calls = _drive(finalists, _paired(0.02, 0.3, seed=0))
+    assert [n for n, _ in calls] == [3, 3, 4] and plan.done == MAX_REPEATS
+
+
+def test_the_splits_past_ten_are_bought_only_while_the_time_allows() -> None:
+    finalists = [LossId.MSE, LossId.HUBER]
+    asked: list[int] = []
+
+    def afford(live: int) -> int:  # rounds two and three fit; nothing after split 10
+        asked.append(live)
+        return 10**6 if len(asked) <= 2 else 0
+
+    plan, calls = _drive(finalists, _paired(0.1, 0.15, seed=0), afford=afford)
+    assert [n for n, _ in calls] == [3, 3, 4] and plan.done == MAX_REPEATS and plan.finished
+    assert len(asked) == 3  # the extra round was asked for, and refused
