@@ -742,6 +742,10 @@ class Decision(_Record):
     comparison: Comparison | None = None
     prior: Comparison | None = None
     diverged: tuple[DivergedRun, ...] = ()
+    # times the race tested for a decision (1 up to 10 splits, one more per extra round): the
+    # reported p-values are multiplied by it (Bonferroni), so a lead found by looking again
+    # is not called significant more easily than one found at the first look
+    looks: int = 1
 
 
 @_record

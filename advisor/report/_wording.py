@@ -256,29 +256,36 @@ def decision_statement(decision: Decision) -> str:
     gap = f"{c.difference:.4g} ± {c.difference_std:.2g} {name}"
     if decision.verdict is Verdict.SIGNIFICANT:
         text = f"{best} beats {other} by {gap} (paired t-test over {decision.splits} splits, "
-        text += f"p={c.p_value:.3g})"
+        text += f"{_p(c.p_value, decision, '.3g')})"
     elif decision.verdict is Verdict.OVERTURNED and decision.prior is not None:
         text = _overturned(decision)
     # a tie goes to the loss the rules rank higher; that is the shortlist's first only when
     # the shortlist's first tied too, so the sentence says what is true either way
     elif decision.verdict is Verdict.NEGLIGIBLE:
         text = (
-            f"{best} (best mean) leads {other} by only {gap} (p={c.p_value:.2g}): less than "
-            f"the {decision.equivalence:.1%} that would change the advice; the rule prior ranks "
-            f"{other} above {best}, so {other} stands"
+            f"{best} (best mean) leads {other} by only {gap} ({_p(c.p_value, decision)}): "
+            f"less than the {decision.equivalence:.1%} that would change the advice; the rule "
+            f"prior ranks {other} above {best}, so {other} stands"
         )
     elif decision.verdict is Verdict.TIE:
         text = (
             f"no significant difference between {best} (best mean) and {other} ({gap}, "
-            f"p={c.p_value:.2g}); the rule prior ranks {other} above {best}, so {other} stands"
+            f"{_p(c.p_value, decision)}); the rule prior ranks {other} above {best}, so {other} "
+            "stands"
         )
     else:
         text = (
             f"{best} scores best but not significantly better than {other} ({gap}, "
-            f"p={c.p_value:.2g}); it is also the rule prior's choice among them"
+            f"{_p(c.p_value, decision)}); it is also the rule prior's choice among them"
         )
     note = diverged_note(decision)
     return f"{text}; {note}" if note else text
+
+
+def _p(value: float, decision: Decision, spec: str = ".2g") -> str:
+    """A reported p-value, saying when it was adjusted for the race's repeated looks."""
+    text = f"p={value:{spec}}"
+    return f"{text}, adjusted for {decision.looks} looks" if decision.looks > 1 else text
 
 
 def _overturned(decision: Decision) -> str:
@@ -290,8 +297,8 @@ def _overturned(decision: Decision) -> str:
     text = (
         f"{first.best.value} leads the rule prior {first.other.value} by "
         f"{first.difference:.4g} ± {first.difference_std:.2g} {decision.metric.value} over "
-        f"{decision.splits} paired splits (p={first.p_value:.2g}): {strength}; the measured "
-        f"lead outweighs the prior"
+        f"{decision.splits} paired splits ({_p(first.p_value, decision)}): {strength}; the "
+        f"measured lead outweighs the prior"
     )
     if first.other is not c.other:
         text += f" (closest: {c.other.value}, p={c.p_value:.2g})"

@@ -35,6 +35,7 @@ from advisor.records import DataProfile, Direction, SearchResult, Shortlist, Tri
 from advisor.search._decide import Decision, decide
 from advisor.search._prepare import Job, data_digest, fingerprint
 from advisor.search._quiet import quiet_optuna
+from advisor.search._race import looks
 from advisor.search._results import (
     candidate_result,
     confirm_key,
@@ -408,6 +409,7 @@ def collect(
         metric=shortlist.metric,
         maximize=opened.direction == "maximize",
         contenders=race.live,
+        looks=looks(race.done),
     )
     all_outcomes = explore_outcomes(worked.trials, worked.outcomes)
     search = SearchResult(

@@ -287,14 +287,27 @@ def _ranked(
     return sorted((r for r in clean if math.isfinite(r.mean)), key=lambda r: -sign * r.mean)
 
 
+def _adjusted(comparison: Comparison, looks: int) -> Comparison:
+    """``comparison`` with its p-value multiplied by the race's looks (Bonferroni)."""
+    if looks <= 1:
+        return comparison
+    p = min(1.0, comparison.p_value * looks)
+    return dataclasses.replace(comparison, p_value=p, significant=p < SIGNIFICANCE)
+
+
 def _verdict(
     ranked: Sequence[CandidateResult],
     versus: dict[LossId, Comparison],
     order: dict[LossId, int],
     negligible: set[LossId],
+    looks: int = 1,
 ) -> tuple[LossId, Verdict, Comparison, Comparison | None]:
     """The chosen loss, how it was chosen, the comparison that sets the confidence, and the
-    best against the first loss of the prior it overturned (if any)."""
+    best against the first loss of the prior it overturned (if any).
+
+    Which losses tie is judged on the nominal p-values (the threshold the corpus was measured
+    with); whether a lead is called significant, and the p-values reported, are adjusted for
+    the race's ``looks``."""
     best = ranked[0]
     tied = [best.loss] + [
         loss for loss, c in versus.items() if c.p_value >= TIE or loss in negligible
@@ -302,15 +315,16 @@ def _verdict(
     chosen = min(tied, key=lambda loss: order[loss])
     if chosen is not best.loss:
         verdict = Verdict.NEGLIGIBLE if chosen in negligible else Verdict.TIE
-        return chosen, verdict, versus[chosen], None
+        return chosen, verdict, _adjusted(versus[chosen], looks), None
     # the best is compared with the loss it is least clearly better than: the runner-up by
     # mean as a rule, but a noisier one further down can be closer in evidence
-    closest = max(versus.values(), key=lambda c: c.p_value)
+    closest = _adjusted(max(versus.values(), key=lambda c: c.p_value), looks)
     if closest.significant:
         return chosen, Verdict.SIGNIFICANT, closest, None
     overturned = [r.loss for r in ranked[1:] if order[r.loss] < order[best.loss]]
     if overturned:
-        return chosen, Verdict.OVERTURNED, closest, versus[min(overturned, key=order.get)]
+        first = _adjusted(versus[min(overturned, key=order.get)], looks)
+        return chosen, Verdict.OVERTURNED, closest, first
     return chosen, Verdict.BEST_IS_PRIOR, closest, None
 
 
@@ -331,6 +345,7 @@ def decide(
     metric: MetricId,
     maximize: bool,
     contenders: Collection[LossId] | None = None,
+    looks: int = 1,
 ) -> Decision:
     """Pick the recommendation from confirmed results.
 
@@ -342,6 +357,8 @@ def decide(
         contenders: the losses still in the race (default: all). A loss that left it early,
             settled against the leader, is reported but neither ranked nor chosen: its mean
             covers fewer splits, so it is not comparable with the others'.
+        looks: how many times the race tested for a decision (``_race.looks``); the reported
+            p-values and the "significant" verdict are adjusted for them.
 
     Example:
         >>> from advisor.records import CandidateResult, LossId, MetricId
@@ -378,7 +395,7 @@ def decide(
     # tied with the best: the splits cannot tell them apart, or they show that the best's
     # lead is too small to matter (``settled`` the other way round)
     negligible = {r.loss for r in ranked[1:] if settled(r.scores, best.scores, maximize=maximize)}
-    chosen, verdict, comparison, overturned = _verdict(ranked, versus, order, negligible)
+    chosen, verdict, comparison, overturned = _verdict(ranked, versus, order, negligible, looks)
     confidence = _confidence(verdict, comparison)
     if chosen in unstable:
         confidence = min(confidence, UNSTABLE_CONFIDENCE)
@@ -391,6 +408,7 @@ def decide(
             splits=best.n,
             comparison=comparison,
             prior=overturned,
+            looks=looks,
             **fields,
         )
     )

@@ -25,7 +25,14 @@ from advisor.search._decide import EQUIVALENCE, decide, settled
 from advisor.search._results import candidate_result
 from advisor.search._splits import N_SPLITS
 
-__all__ = ["RacePlan", "contenders", "first_round", "plan_race", "prior_overrides_leader"]
+__all__ = [
+    "RacePlan",
+    "contenders",
+    "first_round",
+    "looks",
+    "plan_race",
+    "prior_overrides_leader",
+]
 
 MIN_REPEATS = 2
 MAX_REPEATS = 10  # where an unsettled race ends, unless the prior overrides a tied leader
@@ -85,6 +92,18 @@ def contenders(
         return settled(scores[chosen], scores[loss], maximize=maximize, margin=margin)
 
     return [loss for loss in live if loss is chosen or not out(loss)]
+
+
+def looks(splits: int) -> int:
+    """How many times a race that ran ``splits`` paired splits tested for a decision it could
+    stop on past MAX_REPEATS: once up to it, once more per extra round.
+
+    Example:
+        >>> [looks(n) for n in (3, 10, 15, 18, 30)]
+        [1, 1, 2, 3, 5]
+    """
+    extra = max(0, splits - MAX_REPEATS)
+    return 1 + -(-extra // EXTRA_ROUND_SPLITS)
 
 
 def prior_overrides_leader(

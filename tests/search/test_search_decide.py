@@ -267,3 +267,22 @@ def test_a_prior_that_trails_significantly_is_not_called_merely_likely() -> None
     assert decision.chosen is LossId.HUBER
     assert "(p=0.01): significantly better; the measured lead" in statement
     assert "closest: mae" in statement and "likely" not in statement
+
+
+def test_a_lead_found_after_more_looks_is_called_significant_less_easily() -> None:
+    """Past 10 splits the race looks again every round; the reported p-value is multiplied by
+    the looks (Bonferroni) while which losses tie, and so the pick, stays as measured."""
+    rng = np.random.default_rng(6)  # a lead at p = 0.032 over 15 splits
+    base = rng.normal(1.0, 0.3, size=15)
+    huber = base - 0.05 + rng.normal(0.0, 0.06, size=15)
+    results = [_result(LossId.MSE, list(base)), _result(LossId.HUBER, list(huber))]
+    kwargs = dict(prior=[LossId.MSE, LossId.HUBER], metric=MetricId.RMSE, maximize=False)
+    once = decide(results, **kwargs)
+    nominal = once.comparison.p_value
+    assert 0.01 < nominal < 0.05 and once.verdict.value == "significant"
+    again = decide(results, looks=3, **kwargs)
+    assert again.chosen is once.chosen is LossId.HUBER
+    assert again.comparison.p_value == pytest.approx(min(1.0, 3 * nominal))
+    assert again.verdict.value != "significant" and again.confidence < once.confidence
+    assert "adjusted for 3 looks" in again.comparison.statement
+    assert "adjusted" not in once.comparison.statement
