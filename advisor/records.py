@@ -710,6 +710,7 @@ class Verdict(enum.StrEnum):
     BEST_IS_PRIOR = "best_is_prior"  # the best leads, not significantly; the prior agrees
     NEGLIGIBLE = "negligible"  # the best leads the prior's choice by less than matters
     TIE = "tie"  # no significant difference: the rule prior stands
+    STEADY = "steady"  # the best mean blew up on some split: the one loss that did not
 
 
 @_record

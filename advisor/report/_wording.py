@@ -267,6 +267,11 @@ def decision_statement(decision: Decision) -> str:
             f"less than the {decision.equivalence:.1%} that would change the advice; the rule "
             f"prior ranks {other} above {best}, so {other} stands"
         )
+    elif decision.verdict is Verdict.STEADY:
+        text = (
+            f"{best} scores best ({gap} ahead of {other}, {_p(c.p_value, decision)}) but blew "
+            f"up on some split; {other}, the one loss that did not, is recommended"
+        )
     elif decision.verdict is Verdict.TIE:
         text = (
             f"no significant difference between {best} (best mean) and {other} ({gap}, "
@@ -325,8 +330,8 @@ def diverged_note(decision: Decision) -> str | None:
         ...     diverged=(run,)))  # doctest: +NORMALIZE_WHITESPACE
         'runs that blew up were left out of the paired tests: gamma on split 3 (188.8 rmse
         where its other splits and the other losses there predict about 59); a loss that
-        blows up on some splits is a risky choice, so it wins on measured scores only, never
-        on the rule prior'
+        blows up on some splits is a risky choice, recommended only where every loss left
+        blew up too'
     """
     if not decision.diverged:
         return None
@@ -340,6 +345,6 @@ def diverged_note(decision: Decision) -> str | None:
             f"capped"
         )
     return (
-        f"{text}; a loss that blows up on some splits is a risky choice, so it wins on "
-        f"measured scores only, never on the rule prior"
+        f"{text}; a loss that blows up on some splits is a risky choice, recommended only "
+        f"where every loss left blew up too"
     )

@@ -104,7 +104,7 @@ def test_runs_kept_from_deciding_are_named_with_their_scores() -> None:
     assert "gamma on split 3 (188.8 rmse where its other splits and the other losses" in note
     assert "predict about 57.2)" in note
     assert "msle on split 5 (no score: training diverged)" in note
-    assert note.endswith("it wins on measured scores only, never on the rule prior")
+    assert note.endswith("a risky choice, recommended only where every loss left blew up too")
     assert decision_statement(decision).endswith(note)
 
 
