@@ -4,12 +4,14 @@ Each finalist repeats its best configuration on paired splits 1..R, then the rac
 rounds of ROUND_SPLITS more splits (3, then 3, then 4, up to MAX_REPEATS) as long as some
 finalist is not settled against the loss the scores so far choose; a settled one leaves
 (racing, as in F-Race: its later splits could not change the advice). A race still open at
-MAX_REPEATS ends there when the loss it chooses is also the best mean; when the rule prior is
-choosing against a measured leader the splits could not tell it from (a tie), it goes on in
-rounds of EXTRA_ROUND_SPLITS up to MOST_REPEATS while the time allows, so that evidence, not
-the prior, settles the conflict where it can. On the calibration corpus 82 of 115 races were
-open at 10 splits, most of them after a few seconds of a 60 s budget, and on small tables the
-prior then kept picks the test found up to 18% behind (``benchmarks/README.md``). A round's runs are
+MAX_REPEATS ends there when the loss it chooses is also the best mean. When the rule prior is
+choosing against a measured leader the splits could not tell it from (a tie), and that leader
+is ahead by a margin that matters (EQUIVALENCE, 0.5%: a smaller lead, proved, would not change
+the advice), the race goes on in rounds of EXTRA_ROUND_SPLITS up to MOST_REPEATS while the
+time allows, so that evidence, not the prior, settles the conflict where it can. On the
+calibration corpus 82 of 115 races were open at 10 splits, most of them after a few seconds
+of a 60 s budget, and the prior then kept picks the test found up to 18% behind
+(``benchmarks/README.md``, "Races past ten splits"). A round's runs are
 stored in the study as trials, so the race is replayed from them: :func:`plan_race` says what
 is decided, and which (loss, split) runs the current round still lacks. Any process that finds
 a round complete takes the next step; replaying the same scores always gives the same step.
@@ -114,8 +116,10 @@ def prior_overrides_leader(
     metric: MetricId,
     maximize: bool,
 ) -> bool:
-    """True when the scores so far leave the choice to the rule prior against the best mean:
-    a tie the splits could not break (not a lead shown negligible, nor a significant one).
+    """True when the scores so far leave the choice to the rule prior against a best mean
+    that leads it by a margin that matters: a tie the splits could not break (not a lead
+    shown negligible, nor a significant one) with the leader ahead by EQUIVALENCE or more.
+    A smaller lead, proved, would not change the advice, so more splits could only cost time.
 
     Example:
         >>> from advisor.records import LossId, MetricId
@@ -123,10 +127,17 @@ def prior_overrides_leader(
         >>> prior_overrides_leader(tied, list(tied), prior=list(tied), metric=MetricId.RMSE,
         ...                        maximize=False)
         True
+        >>> close = {LossId.MSE: [1.0, 1.3, 0.9, 1.2], LossId.HUBER: [0.99, 1.3, 0.9, 1.2]}
+        >>> prior_overrides_leader(close, list(close), prior=list(close), metric=MetricId.RMSE,
+        ...                        maximize=False)
+        False
     """
     results = [candidate_result(loss, ({}, 0.0), list(scores[loss])) for loss in live]
     decision = decide(results, prior=prior, metric=metric, maximize=maximize)
-    return decision.verdict is Verdict.TIE
+    if decision.verdict is not Verdict.TIE or decision.comparison is None:
+        return False
+    chosen = next(r for r in results if r.loss is decision.chosen)
+    return decision.comparison.difference >= EQUIVALENCE * abs(chosen.mean)
 
 
 def plan_race(

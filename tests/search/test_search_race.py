@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from advisor.records import LossId, MetricId
 from advisor.search._race import (
@@ -203,3 +204,29 @@ def test_the_splits_past_ten_are_bought_only_while_the_time_allows() -> None:
     plan, calls = _drive(finalists, _paired(0.1, 0.15, seed=0), afford=afford)
     assert [n for n, _ in calls] == [3, 3, 4] and plan.done == MAX_REPEATS and plan.finished
     assert len(asked) == 3  # the extra round was asked for, and refused
+
+
+def _alternating(lead: float):
+    """HUBER ahead of MSE by ``lead`` on average, the gap swinging by +-0.05 split to split:
+    a tie at any number of splits, with a known mean lead."""
+    count = {LossId.MSE: 0, LossId.HUBER: 0}
+
+    def score(loss):
+        count[loss] += 1
+        n = count[loss]
+        if loss is LossId.MSE:
+            return 2.0 + 0.1 * (n % 3)
+        return 2.0 + 0.1 * (n % 3) - lead + (0.05 if n % 2 else -0.05)
+
+    return score
+
+
+@pytest.mark.parametrize("lead,longer", [(0.004, False), (0.03, True)])
+def test_only_a_tie_against_a_leader_ahead_by_a_margin_that_matters_races_on(
+    lead: float, longer: bool
+) -> None:
+    # on a score of about 2.1 the margin is 0.5%, 0.0105: a lead of 0.004 proved could not
+    # change the advice, so no split is bought for it; a lead of 0.03 could
+    finalists = [LossId.MSE, LossId.HUBER]
+    plan, _ = _drive(finalists, _alternating(lead))
+    assert (plan.done > MAX_REPEATS) is longer
