@@ -38,13 +38,14 @@ def _entry(losses, tables=4, favourite="mae", right=0.75, gain=0.02):
     }
 
 
+def _calibrated(losses):
+    """The hand rules with ``regression-family``'s weights fitted to ``losses``."""
+    document = _document(**{"regression-family": _entry(losses)})
+    return apply_calibration(_hand_rules(), document, source="calibration.yaml", loss_ids=LOSS_IDS)
+
+
 def test_fitted_weights_replace_the_hand_weights_and_carry_their_provenance():
-    fitted = apply_calibration(
-        _hand_rules(),
-        _document(**{"regression-family": _entry({"mse": 2.0, "mae": 3.0})}),
-        source="calibration.yaml",
-        loss_ids=LOSS_IDS,
-    )
+    fitted = _calibrated({"mse": 2.0, "mae": 3.0})
     rule = next(r for r in fitted if r.id == "regression-family")
     assert dict(rule.losses) == {LossId.MSE: 2.0, LossId.MAE: 3.0}
     assert rule.provenance.tables == 4 and rule.provenance.corpus == 10
@@ -55,23 +56,13 @@ def test_fitted_weights_replace_the_hand_weights_and_carry_their_provenance():
 
 
 def test_a_loss_left_out_of_the_fitted_weights_is_no_longer_included():
-    fitted = apply_calibration(
-        _hand_rules(),
-        _document(**{"regression-family": _entry({"mse": 3.0, "mae": 2.0})}),
-        source="calibration.yaml",
-        loss_ids=LOSS_IDS,
-    )
+    fitted = _calibrated({"mse": 3.0, "mae": 2.0})
     listed = shortlist(make_profile("regression"), rules=fitted)
     assert "huber" not in [c.loss.value for c in listed.candidates]
 
 
 def test_the_rationale_cites_the_evidence_for_the_rules_favourite():
-    fitted = apply_calibration(
-        _hand_rules(),
-        _document(**{"regression-family": _entry({"mse": 2.0, "mae": 3.0})}),
-        source="calibration.yaml",
-        loss_ids=LOSS_IDS,
-    )
+    fitted = _calibrated({"mse": 2.0, "mae": 3.0})
     listed = shortlist(make_profile("regression"), rules=fitted)
     by_loss = {c.loss.value: c for c in listed.candidates}
     assert listed.candidates[0].loss is LossId.MAE
@@ -199,12 +190,7 @@ def test_a_rule_too_thin_to_fit_says_it_keeps_its_hand_weights(tmp_path, monkeyp
 
 
 def test_an_older_calibration_file_without_the_fitted_flag_reads_as_fitted():
-    fitted = apply_calibration(
-        _hand_rules(),
-        _document(**{"regression-family": _entry({"mse": 2.0, "mae": 3.0})}),
-        source="calibration.yaml",
-        loss_ids=LOSS_IDS,
-    )
+    fitted = _calibrated({"mse": 2.0, "mae": 3.0})
     rule = next(r for r in fitted if r.id == "regression-family")
     assert rule.provenance.fitted is True and rule.provenance.min_tables is None
     assert rule.provenance.status(rule.losses) == "weights fitted"
