@@ -186,3 +186,33 @@ def test_the_phases_share_one_plan_settings_and_direction(table) -> None:
     assert opened.settings == fit_settings_for(len(opened.splits.get(0).y_train))
     assert opened.direction == "minimize"
     assert opened.study.user_attrs["plan"] == plan.to_dict()
+
+
+@pytest.mark.slow
+def test_a_race_past_ten_splits_is_stored_and_reported_with_its_looks(
+    table, tmp_path, monkeypatch
+) -> None:
+    """The race's rounds past 10 splits go through the study like the others (here a SQLite
+    file): forced to race on (no loss settles, the prior always overrides a tied leader), it
+    runs all 30 splits and reports its p-values adjusted for the 5 looks."""
+    import advisor.search._race as race
+
+    monkeypatch.setattr(race, "contenders", lambda scores, live, **kwargs: list(live))
+    monkeypatch.setattr(race, "prior_overrides_leader", lambda *args, **kwargs: True)
+    frame, profile, listed = table
+    by_loss = {c.loss.value: c for c in listed.candidates}
+    pair = dataclasses.replace(
+        listed,
+        candidates=(by_loss["mae"], by_loss["huber"]),
+        settings={**listed.settings, "repeats": 3},
+    )
+    storage = f"sqlite:///{tmp_path / 'race.db'}"
+    search, decision = confirm(
+        frame, profile, pair, budget_s=60.0, trials=2, seed=0, storage=storage
+    )
+    assert [r.n for r in search.results] == [race.MOST_REPEATS] * 2
+    assert decision.looks == race.looks(race.MOST_REPEATS) == 5
+    assert "adjusted for 5 looks" in decision.comparison.statement
+    stored = optuna.load_study(study_name=search.study_name, storage=storage)
+    splits = {t.user_attrs.get("split") for t in stored.trials if t.user_attrs.get("split")}
+    assert max(splits) == race.MOST_REPEATS
