@@ -296,9 +296,12 @@ def _p(value: float, decision: Decision, spec: str = ".2g") -> str:
 def _overturned(decision: Decision) -> str:
     c, first = decision.comparison, decision.prior
     assert c is not None and first is not None
-    strength = (
-        "significantly better" if first.significant else "likely better, not significant at 5%"
-    )
+    if first.significant:
+        strength = "significantly better"
+    elif decision.looks > 1:  # acted on at nominal p < 0.1; the adjusted p is what is shown
+        strength = "ahead at a nominal p below 0.1, not significant once adjusted"
+    else:
+        strength = "likely better, not significant at 5%"
     text = (
         f"{first.best.value} leads the rule prior {first.other.value} by "
         f"{first.difference:.4g} ± {first.difference_std:.2g} {decision.metric.value} over "
