@@ -285,4 +285,8 @@ def test_a_lead_found_after_more_looks_is_called_significant_less_easily() -> No
     assert again.comparison.p_value == pytest.approx(min(1.0, 3 * nominal))
     assert again.verdict.value != "significant" and again.confidence < once.confidence
     assert "adjusted for 3 looks" in again.comparison.statement
+    assert again.verdict.value == "overturned"  # huber leads the prior's mse
+    assert "ahead at a nominal p below 0.1, not significant once adjusted" in (
+        again.comparison.statement
+    )
     assert "adjusted" not in once.comparison.statement
