@@ -177,7 +177,7 @@ def plan_race(
             if extra and not prior_overrides_leader(
                 scores, live, prior=prior, metric=metric, maximize=maximize
             ):
-                break  # open, but the choice agrees with what the splits measure
+                break  # open, but the splits agree with the choice, or the lead is too small
             size = EXTRA_ROUND_SPLITS if extra else ROUND_SPLITS
             rest = (MOST_REPEATS if extra else MAX_REPEATS) - done
             count = rest if rest < 2 * size else size  # a smaller remainder joins the round
