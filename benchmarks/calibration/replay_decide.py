@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -34,25 +33,12 @@ STORED = Path(__file__).resolve().parent / "stored" / "search_corpus.json"
 THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5)
 
 
-def _result(loss: str, scores: list[float], params: Mapping[str, Any]):
-    from advisor.records import CandidateResult, LossId
-
-    finite = np.array([s for s in scores if math.isfinite(s)], dtype=float)
-    return CandidateResult(
-        loss=LossId(loss),
-        params=dict(params),
-        mean=float(finite.mean()) if finite.size else math.nan,
-        std=float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
-        n=int(finite.size),
-        scores=tuple(scores),
-    )
-
-
 def replay(table, done: dict[str, Any], tie: float | None) -> dict[str, Any]:
     """The pick ``decide`` makes on ``done``'s stored scores with threshold ``tie`` (None:
     the best validation mean among the losses that ran every split)."""
     from advisor.records import LossId, MetricId
     from advisor.search import _decide
+    from advisor.search._results import candidate_result
 
     scores = done.get("scores") or {}
     if len(scores) < 2:
@@ -60,7 +46,7 @@ def replay(table, done: dict[str, Any], tie: float | None) -> dict[str, Any]:
     width = max(len(v) for v in scores.values())
     contenders = {loss for loss, v in scores.items() if len(v) == width}  # still in the race
     by_loss = done.get("params_by_loss", {})
-    results = [_result(loss, v, by_loss.get(loss, {})) for loss, v in scores.items()]
+    results = [candidate_result(LossId(loss), ({}, 0.0), list(v)) for loss, v in scores.items()]
     if tie is None:
         ranked = [r for r in results if r.loss.value in contenders and math.isfinite(r.mean)]
         sign = 1.0 if table.maximize else -1.0
