@@ -52,7 +52,8 @@ def suggest_loss(
     """Sample a loss and its parameters from the shortlist, inside the caller's trial.
 
     The loss is the categorical parameter ``loss``; its parameters are named
-    ``<loss>.<param>`` and suggested only when that loss is drawn, within the catalog's ranges.
+    ``<loss>.<param>`` and suggested only when that loss is drawn, within the catalog's ranges
+    (a range in the target's units widened to hold the value the rules set: Huber's delta).
     Parameters the user's objective fixed (a quantile's ``q``) and values derived from the
     data (class weights) are returned as the rules set them, not searched.
 

@@ -350,6 +350,10 @@ def _target_stats(
             seed=seed,
         )
         outliers = dataclasses.replace(outliers, method="on log(y): " + outliers.method)
+        if "residual_fit_scale" in fit:
+            # a spread s on the log scale is about s x y in the target's units, at its median
+            noise = fit["residual_fit_scale"] * float(stats.median)
+            fit = {**fit, "residual_fit_scale": float(f"{noise:.6g}")}
     else:
         outliers, fit = measure_outliers(
             values.numbers,

@@ -298,10 +298,13 @@ def _residual_rate(
         residuals = _huber_residuals(np.column_stack([np.ones(t.size), x]), t)
     rate = float(np.mean(modified_z(residuals) > MODIFIED_Z_CUTOFF))
     explained = 1.0 - float(np.median(np.abs(residuals)) / max(np.median(np.abs(t)), 1e-12))
+    # the noise the features leave, in the target's units: what Huber's delta is a multiple of
+    noise = 1.4826 * float(np.median(np.abs(residuals))) * t_scale
     return rate, {
         "residual_fit_rows": int(t.size),
         "residual_fit_features": int(x.shape[1]),
         "residual_fit_mad_reduction": round(explained, 4),
+        "residual_fit_scale": float(f"{noise:.6g}"),
         "feature_max_abs_z": farthest,
     }
 

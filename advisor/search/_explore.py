@@ -67,8 +67,14 @@ def _suggest(trial: optuna.Trial, spec: LossSpec, candidate: Candidate, scale: f
         if params.get(param.name) is None and not param.relative:
             continue
         low, high = param.low, param.high
+        ruled = params.get(param.name)
         if param.relative:
             low, high = low * scale, high * scale
+            if isinstance(ruled, (int, float)) and ruled > 0:
+                # the range holds the value the rules set, which the first trial tries: Huber's
+                # delta from the noise's scale lies below the catalog's multiples of the
+                # target's scale on a well-fitted target with gross errors
+                low, high = min(low, ruled), max(high, ruled)
         name = f"{spec.id.value}.{param.name}"
         if param.type == "int":
             params[param.name] = trial.suggest_int(name, int(low), int(high), log=param.log)

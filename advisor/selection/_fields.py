@@ -23,6 +23,9 @@ from advisor.records import (
 
 __all__ = ["FIELDS", "FieldSpec", "profile_fields"]
 
+#: The least noise scale, as a share of the target's robust scale (``target.noise_scale``).
+NOISE_FLOOR = 0.1
+
 
 class FieldType(enum.StrEnum):
     NUMBER = "number"
@@ -82,6 +85,11 @@ FIELDS: Mapping[str, FieldSpec] = {
         _number("target.min", "minimum of the target"),
         _number("target.max", "maximum of the target"),
         _number("target.robust_scale", "1.4826 x MAD of the target (std if MAD is 0)"),
+        _number(
+            "target.noise_scale",
+            "1.4826 x MAD of a robust linear fit's residuals, within 0.1-1 x "
+            "target.robust_scale (that scale without numeric features)",
+        ),
         _number("target.skewness", "sample skewness"),
         _number("target.kurtosis", "excess kurtosis"),
         _number("target.tail_index", "Hill estimate of the upper tail index"),
@@ -105,6 +113,22 @@ def _robust_scale(profile: DataProfile) -> float | None:
     if stats.mad:
         return 1.4826 * stats.mad
     return stats.std
+
+
+def _noise_scale(profile: DataProfile) -> float | None:
+    """The spread the features leave unexplained: Huber's delta is a multiple of the noise's
+    scale, not of the target's, or a well-fitted target's gross errors keep the weight of many
+    ordinary rows each.
+
+    Kept within 0.1-1 x the target's robust scale: what is left is never more than the whole
+    spread (predicting the median leaves that), and a fit exact on most rows of a discrete
+    target measures no noise at all, where a delta near zero would leave no gradient.
+    """
+    whole = _robust_scale(profile)
+    measured = profile.evidence.get("residual_fit_scale")
+    if not whole or measured is None:
+        return whole
+    return float(min(max(float(measured), NOISE_FLOOR * whole), whole))
 
 
 def _positive_rate(profile: DataProfile) -> float | None:
@@ -151,6 +175,7 @@ def profile_fields(
         "target.min": stats.min,
         "target.max": stats.max,
         "target.robust_scale": _robust_scale(profile),
+        "target.noise_scale": _noise_scale(profile),
         "target.skewness": stats.skewness,
         "target.kurtosis": stats.kurtosis,
         "target.tail_index": stats.tail_index,

@@ -100,26 +100,47 @@ class Run(NamedTuple):
         return f"{self.loss}({shown})" if shown else self.loss
 
 
-# Parameters the loss derives from the data when left unset by the very recipe the rule that
-# sets them, or the pick that records them, uses (rule huber-delta-from-scale: 1.345 x the
-# target's robust scale, as Huber's default; a weighted BCE's pos_weight: negatives over
-# positives of the rows it trains on, which a search pick records): a run that differs only
-# there is the default loss retrained on a slightly different subset, i.e. run-to-run noise,
-# not another setting (benchmarks/README.md, "Scored as the advisor trains it").
-DERIVED_AS_DEFAULT = frozenset({("huber", "delta"), ("bce_weighted", "pos_weight")})
+# Parameters the loss derives from the data when left unset by the very recipe the pick that
+# records them uses (a weighted BCE's pos_weight: negatives over positives of the rows it
+# trains on, which a search pick records): a run that differs only there is the default loss
+# retrained on a slightly different subset, i.e. run-to-run noise, not another setting
+# (benchmarks/README.md, "Scored as the advisor trains it").
+DERIVED_AS_DEFAULT = frozenset({("bce_weighted", "pos_weight")})
+
+# Huber's default delta is 1.345 x the target's robust scale (the training code's recipe): a
+# delta equal to that on the table is the default loss too. The rules set 1.345 x the noise's
+# scale instead (rule huber-delta-from-scale), which differs wherever the features explain
+# part of the target; the delta the hand rules set before that change was the default recipe
+# on the whole train.csv, so those stored variants read as the default run, as before.
+HUBER_K = 1.345
 
 
-def non_default(loss: str, params: dict[str, Any] | None) -> dict[str, Any]:
-    """The parameters of ``params`` that differ from the loss's catalog defaults (sorted)."""
+def derived_defaults(record: dict[str, Any]) -> dict[tuple[str, str], float]:
+    """The values the table's default runs derived for parameters left unset."""
+    scale = (record.get("fields") or {}).get("target.robust_scale")
+    return {("huber", "delta"): HUBER_K * float(scale)} if scale else {}
+
+
+def non_default(
+    loss: str,
+    params: dict[str, Any] | None,
+    derived: dict[tuple[str, str], float] | None = None,
+) -> dict[str, Any]:
+    """The parameters of ``params`` that differ from the loss's catalog defaults (sorted);
+    ``derived``: what the default runs derived on this table (``derived_defaults``)."""
     if not params:
         return {}
     from advisor.losses import get_loss
 
     defaults = get_loss(loss).defaults()
+    recipes = derived or {}
     return {
         k: v
         for k, v in sorted(params.items())
-        if k in defaults and not _same(v, defaults[k]) and (loss, k) not in DERIVED_AS_DEFAULT
+        if k in defaults
+        and not _same(v, defaults[k])
+        and (loss, k) not in DERIVED_AS_DEFAULT
+        and not ((loss, k) in recipes and _same(v, recipes[(loss, k)]))
     }
 
 
@@ -142,10 +163,11 @@ def rule_params(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     they are those of any shortlist the rules make on the table, fitted weights included.
     """
     found: dict[str, dict[str, Any]] = {}
+    derived = derived_defaults(record)
     for key in ("shortlist", "shortlist_auto_metric"):
         listed = record.get(key) or {}
         for candidate in listed.get("candidates", []) + listed.get("excluded", []):
-            params = non_default(candidate["loss"], candidate.get("params"))
+            params = non_default(candidate["loss"], candidate.get("params"), derived)
             if params:
                 found.setdefault(candidate["loss"], params)
     return found
@@ -169,25 +191,31 @@ def scored_runs(record: dict[str, Any]) -> list[Run]:
     metric = record["primary_metric"]
     sign = 1 if metric in MAXIMIZE else -1
     out = []
+    derived = derived_defaults(record)
     for loss, by_lr in record["runs"].items():
         run = _chosen(loss, {}, by_lr, metric, sign)
         if run is not None:
             out.append(run)
     for loss, variants in record.get("variants", {}).items():
         for variant in variants:
-            params = non_default(loss, variant["params"])
+            params = non_default(loss, variant["params"], derived)
             if not params:
-                continue  # the default retrained (DERIVED_AS_DEFAULT): noise, not a setting
+                continue  # the default retrained (derived by its recipe): noise, not a setting
             run = _chosen(loss, params, variant["runs"], metric, sign)
             if run is not None:
                 out.append(run)
     return out
 
 
-def match(runs: list[Run], loss: str, params: dict[str, Any] | None) -> Run | None:
+def match(
+    runs: list[Run],
+    loss: str,
+    params: dict[str, Any] | None,
+    derived: dict[tuple[str, str], float] | None = None,
+) -> Run | None:
     """The run trained with ``loss`` and ``params`` (compared on their non-default values);
     None where no such run was trained."""
-    wanted = non_default(loss, params)
+    wanted = non_default(loss, params, derived)
     for run in runs:
         if run.loss == loss and same_params(run.params, wanted):
             return run
@@ -199,12 +227,13 @@ def as_configured(record: dict[str, Any], runs: list[Run] | None = None) -> dict
     trained, the default run otherwise (a variant not yet trained falls back to it)."""
     runs = scored_runs(record) if runs is None else runs
     configured = rule_params(record)
+    derive = derived_defaults(record)
     out = {}
     for run in runs:
         if not run.params:
             out.setdefault(run.loss, run)
     for loss, params in configured.items():
-        variant = match(runs, loss, params)
+        variant = match(runs, loss, params, derive)
         if variant is not None:
             out[loss] = variant
     return out

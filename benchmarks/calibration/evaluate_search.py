@@ -311,7 +311,7 @@ def pick_regret(table, done: dict[str, Any], reference: Path) -> PickScore:
     loss = done["loss"]
     unmatched = False
     if "params" in done:
-        run = evaluate.match(runs, loss, done["params"])
+        run = evaluate.match(runs, loss, done["params"], evaluate.derived_defaults(record))
         if run is None:
             unmatched, run = True, configured.get(loss)
     else:

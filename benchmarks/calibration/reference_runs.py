@@ -57,7 +57,7 @@ from advisor.training import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evaluate import non_default  # noqa: E402  (the sibling script's parameter comparison)
+from evaluate import derived_defaults, non_default  # noqa: E402  (the sibling script)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = ROOT / "benchmarks" / "results" / "calibration"
@@ -182,9 +182,10 @@ def rule_variants(record: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     parameters come from ``set`` rules on the profile, so the weights never change them.
     """
     found: dict[str, list[dict[str, Any]]] = {}
+    derived = derived_defaults(record)
     for key in ("shortlist", "shortlist_auto_metric"):
         for candidate in record.get(key, {}).get("candidates", []):
-            params = non_default(candidate["loss"], candidate["params"])
+            params = non_default(candidate["loss"], candidate["params"], derived)
             if params and params not in found.setdefault(candidate["loss"], []):
                 found[candidate["loss"]].append(params)
     return {loss: sets for loss, sets in found.items() if sets}

@@ -101,11 +101,13 @@ def test_quick_reference_run_stores_every_loss_seed_and_metric(tmp_path):
     assert reference.main(["--corpus", str(corpus), "--out", str(out), "--quick"]) == 0
     assert (out / "toy.json").stat().st_mtime_ns == before
     # --add-variants: the loss with the parameters the rules set, beside its default run
-    # (Huber's delta is set by the recipe of its own default: the default retrained, no variant)
+    # (a Huber delta by the recipe of its own default, 1.345 x the target's robust scale, is
+    # the default retrained: no variant)
     assert "quantile" in record["losses"]
+    recipe = 1.345 * record["fields"]["target.robust_scale"]
     record["shortlist"]["candidates"] = [
         {"loss": "quantile", "params": {"q": 0.9}},
-        {"loss": "huber", "params": {"delta": 0.5}},
+        {"loss": "huber", "params": {"delta": float(f"{recipe:.4g}")}},
     ]
     record["shortlist_auto_metric"]["candidates"] = []
     (out / "toy.json").write_text(json.dumps(record))
@@ -123,6 +125,13 @@ def test_quick_reference_run_stores_every_loss_seed_and_metric(tmp_path):
     before = (out / "toy.json").stat().st_mtime_ns
     assert reference.main(["--corpus", str(corpus), "--out", str(out), "--add-variants"]) == 0
     assert (out / "toy.json").stat().st_mtime_ns == before  # nothing missing: untouched
+    # a delta from the noise's scale (rule huber-delta-from-noise) is another setting: trained
+    noisy = json.loads((out / "toy.json").read_text())
+    noisy["shortlist"]["candidates"][1]["params"] = {"delta": float(f"{recipe / 4:.4g}")}
+    (out / "toy.json").write_text(json.dumps(noisy))
+    assert reference.main(["--corpus", str(corpus), "--out", str(out), "--add-variants"]) == 0
+    (huber,) = json.loads((out / "toy.json").read_text())["variants"]["huber"]
+    assert huber["params"] == {"delta": float(f"{recipe / 4:.4g}")}
 
 
 def test_missing_manifest_is_one_line_and_exit_2(tmp_path, capsys):

@@ -144,6 +144,17 @@ def test_the_exhaustive_pick_follows_validation_not_test(search, tmp_path):
     assert search.exhaustive_regret(table, tmp_path).run.loss == "bce"
 
 
+def test_a_huber_delta_is_a_variant_only_where_it_differs_from_the_default_s_recipe(evaluate):
+    """Huber's default delta is 1.345 x the target's robust scale: the rules' delta equal to it
+    (to the 4 digits stored) is the default run; a delta from the noise's scale is a variant."""
+    record = {"fields": {"target.robust_scale": 16.75338}}
+    derived = evaluate.derived_defaults(record)
+    assert derived == {("huber", "delta"): pytest.approx(22.5333, rel=1e-5)}
+    assert evaluate.non_default("huber", {"delta": 22.53}, derived) == {}
+    assert evaluate.non_default("huber", {"delta": 2.66}, derived) == {"delta": 2.66}
+    assert evaluate.derived_defaults({"fields": {"target.robust_scale": None}}) == {}
+
+
 def test_a_pos_weight_the_pick_recorded_is_the_default_run(evaluate, search, tmp_path):
     """A weighted BCE pick records the pos_weight it computed from its rows: the same recipe as
     the default run's, so it is scored by that run and not counted as an untrained variant."""

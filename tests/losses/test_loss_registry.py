@@ -489,6 +489,7 @@ def test_fit_short_trains_a_registered_loss_as_the_built_in_it_equals(squared: L
 
 
 def team_rules(tmp_path: Path, loss: str) -> Path:
+    """A team's rule file: its loss included above the calibrated family weights (MSE 5)."""
     path = tmp_path / "team.yaml"
     path.write_text(
         yaml.safe_dump(
@@ -500,7 +501,7 @@ def team_rules(tmp_path: Path, loss: str) -> Path:
                         "factor": "model_objective",
                         "when": [{"field": "task", "op": "eq", "value": "regression"}],
                         "effect": "include",
-                        "losses": {loss: 5.0},
+                        "losses": {loss: 8.0},
                         "why": "our forecasts must not over-predict",
                     },
                     {
@@ -521,7 +522,7 @@ def team_rules(tmp_path: Path, loss: str) -> Path:
 def test_rules_name_a_registered_loss(asymmetric: LossId, tmp_path: Path) -> None:
     path = team_rules(tmp_path, "team_asymmetric")
     rules = load_rules([path])
-    assert rules[-2].losses == {asymmetric: 5.0}
+    assert rules[-2].losses == {asymmetric: 8.0}
     assert list(rules[-1].params) == [asymmetric]
     x, y = regression_data()
     frame = pd.DataFrame(x, columns=list("abcd")).assign(y=y)
@@ -669,7 +670,7 @@ def test_rules_can_name_an_entry_point_loss_before_anything_else_loaded_it(insta
     rules = parse_rules(
         yaml.safe_load(team_rules(tmp_path, "team_asymmetric").read_text()), source="team.yaml"
     )
-    assert rules[0].losses == {LossId.TEAM_ASYMMETRIC: 5.0}
+    assert rules[0].losses == {LossId.TEAM_ASYMMETRIC: 8.0}
 
 
 def test_bad_entry_points_are_named_every_time(installed) -> None:
@@ -802,4 +803,4 @@ def test_an_installed_package_s_loss_reaches_the_cli_and_unpickles(tmp_path: Pat
     catalog = {entry["id"]: entry for entry in json.loads(listed + "\n]")}
     assert catalog["team_asymmetric"]["summary"] == ASYMMETRIC["summary"]
     named = [rule for rule in json.loads(rules_out) if rule["id"] == "team-prefers-its-loss"]
-    assert named[0]["losses"] == {"team_asymmetric": 5.0}
+    assert named[0]["losses"] == {"team_asymmetric": 8.0}

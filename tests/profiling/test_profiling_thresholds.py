@@ -13,7 +13,7 @@ from advisor.profiling import effective_number, imbalance_level, profile
 from advisor.profiling._features import HIGH_CARDINALITY, summarise_features
 from advisor.profiling._imbalance import measure_imbalance, multilabel_imbalance
 from advisor.profiling._tails import MODIFIED_Z_CUTOFF, measure_outliers, modified_z
-from advisor.records import FeatureKind, ImbalanceLevel
+from advisor.records import FeatureKind, ImbalanceLevel, Task
 
 
 @pytest.mark.parametrize(
@@ -93,6 +93,26 @@ def test_gross_errors_are_found_by_the_residual_fit():
     result = profile(_linear(gross=0.10))
     assert 0.08 <= result.outliers.rate <= 0.11
     assert result.outliers.residual_rate >= result.outliers.mad_rate
+
+
+@pytest.mark.parametrize("gross", [0.0, 0.10])
+def test_the_residual_fit_measures_the_noise_not_the_target(gross):
+    """The noise scale is the spread the features leave (SD 0.3 here), not the target's (about
+    2.7), with or without 10% gross errors: what Huber's delta is a multiple of."""
+    result = profile(_linear(noise=0.3, gross=gross))
+    assert result.evidence["residual_fit_scale"] == pytest.approx(0.3, rel=0.15)
+
+
+def test_a_positive_target_s_noise_scale_is_in_its_units():
+    """Fitted on log(y): a spread s there is about s x median(y) in the target's units."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 3))
+    y = 50.0 * np.exp(x @ np.array([0.5, -0.3, 0.2]) + rng.normal(scale=0.1, size=3000))
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(target=y)
+    result = profile(frame)
+    assert result.task is Task.REGRESSION_POSITIVE
+    median = float(np.median(y))
+    assert result.evidence["residual_fit_scale"] == pytest.approx(0.1 * median, rel=0.15)
 
 
 def test_no_numeric_features_means_no_residual_rate():

@@ -67,6 +67,25 @@ def test_every_candidate_is_tried_first_with_the_rules_parameters(data) -> None:
     assert [o.number for o in outcomes] == [0, 1]
 
 
+def test_a_rule_delta_below_the_catalog_range_widens_it_without_a_warning(data) -> None:
+    """Huber's delta from the noise's scale can lie below the catalog's 0.5-3 x the target's
+    scale: the first trial tries it as the rules set it (no out-of-range fix-up, no Optuna
+    warning), and the sampled trials may go as low."""
+    import warnings
+
+    low = 0.05  # scale=1.0 below: the catalog's range is [0.5, 3.0]
+    candidates = {LossId.HUBER: Candidate(loss=LossId.HUBER, params={"delta": low}, score=1.0)}
+    study = _study()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Optuna warns of an enqueued value out of range
+        outcomes = _explore(study, data, max_trials=6, candidates=candidates)
+    assert outcomes[0].params["delta"] == low
+    deltas = [t.params["huber.delta"] for t in study.trials]
+    distribution = study.trials[-1].distributions["huber.delta"]
+    assert (distribution.low, distribution.high) == (low, 3.0)
+    assert all(low <= d <= 3.0 for d in deltas)
+
+
 def test_a_bad_trial_is_pruned_and_stops_at_the_first_rung(data) -> None:
     study, mse = _study(), {LossId.MSE: CANDIDATES[LossId.MSE]}
     _explore(study, data, max_trials=1, candidates=mse)  # a good run, reported every 10 steps

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -352,16 +353,61 @@ def test_a_single_surviving_loss_is_returned_alone():
 
 
 def test_huber_delta_is_1_345_robust_scales():
-    # robust scale = 1.4826 x MAD
+    # no residual fit measured: the noise scale is the target's robust scale, 1.4826 x MAD
     profile = make_profile("regression", mad=2.0, std=3.5, outlier_rate=0.1)
     huber = next(c for c in shortlist(profile).candidates if c.loss is LossId.HUBER)
     assert huber.params["delta"] == pytest.approx(1.345 * 1.4826 * 2.0, rel=1e-3)
-    setter = next(r for r in huber.reasons if r.rule == "huber-delta-from-scale")
+    setter = next(r for r in huber.reasons if r.rule == "huber-delta-from-noise")
     assert setter.effect == LossEffect(
         kind=EffectKind.SET, loss=LossId.HUBER, param="delta", value=3.988
     )
     assert setter.to_dict()["effect"] == "set delta=3.988"
-    assert setter.evidence["target.robust_scale"] == pytest.approx(2.9652)
+    assert setter.evidence["target.noise_scale"] == pytest.approx(2.9652)
+
+
+@pytest.mark.parametrize(
+    ("measured", "noise"),
+    [(0.5, 0.5), (10.0, 2.9652), (0.0, 0.29652), (1e-9, 0.29652)],
+    ids=["measured", "at-most-the-target-s-scale", "exact-fit-floor", "near-exact-fit-floor"],
+)
+@pytest.mark.parametrize("task", ["regression", "regression_positive"])
+def test_huber_delta_is_1_345_noise_scales(task, measured, noise):
+    """The residual fit's scale, kept within 0.1-1 x the target's robust scale (2.9652)."""
+    base = make_profile(task, mad=2.0, std=3.5, outlier_rate=0.1)
+    profile = dataclasses.replace(base, evidence={"residual_fit_scale": measured})
+    huber = next(c for c in shortlist(profile).candidates if c.loss is LossId.HUBER)
+    assert huber.params["delta"] == pytest.approx(1.345 * noise, rel=1e-3)
+    setter = next(r for r in huber.reasons if r.rule == "huber-delta-from-noise")
+    assert setter.evidence["target.noise_scale"] == pytest.approx(noise, rel=1e-6)
+    assert not any(r.rule == "huber-delta-from-scale" for r in huber.reasons)
+
+
+def test_without_gross_errors_huber_s_delta_keeps_the_target_s_scale():
+    """Below 5% outliers Huber is MSE on the bulk with the rare far error capped: the corpus
+    found the noise-scale delta no better there (benchmarks/README.md)."""
+    base = make_profile("regression", mad=2.0, std=3.5, outlier_rate=0.03)
+    profile = dataclasses.replace(base, evidence={"residual_fit_scale": 0.5})
+    huber = next(c for c in shortlist(profile).candidates if c.loss is LossId.HUBER)
+    assert huber.params["delta"] == pytest.approx(1.345 * 2.9652, rel=1e-3)
+    assert [r.rule for r in huber.reasons if r.effect.kind is EffectKind.SET] == [
+        "huber-delta-from-scale"
+    ]
+
+
+def test_a_count_s_huber_delta_ignores_the_residual_fit():
+    """A count's noise grows with its mean: the delta stays 1.345 x the target's robust scale
+    however small the residual fit's spread."""
+    base = make_profile("regression_count", mad=2.0, std=3.5, outlier_rate=0.1)
+    profile = dataclasses.replace(base, evidence={"residual_fit_scale": 0.5})
+    hand = load_rules(calibrated=False)  # fitted weights may drop huber from a count shortlist
+    result = shortlist(profile, rules=hand)
+    huber = next(c for c in result.candidates if c.loss is LossId.HUBER)
+    assert huber.params["delta"] == pytest.approx(1.345 * 1.4826 * 2.0, rel=1e-3)
+    assert [r.rule for r in huber.reasons if r.effect.kind is EffectKind.SET] == [
+        "huber-delta-counts"
+    ]
+    noise_rule = next(f for f in result.trace if f.rule == "huber-delta-from-noise")
+    assert not noise_rule.fired
 
 
 def test_huber_delta_falls_back_to_std_when_mad_is_zero():
@@ -386,7 +432,7 @@ def test_a_param_without_a_measurement_keeps_the_default():
     result = shortlist(profile)
     huber = next(c for c in result.candidates if c.loss is LossId.HUBER)
     assert huber.params == {"delta": None}
-    assert not next(f for f in result.trace if f.rule == "huber-delta-from-scale").fired
+    assert not any(f.fired for f in result.trace if f.rule.startswith("huber-delta-"))
 
 
 def test_set_ignores_names_the_loss_does_not_have():
@@ -409,9 +455,12 @@ def test_set_ignores_names_the_loss_does_not_have():
 
 def test_a_set_rule_for_a_loss_the_task_cannot_use_does_not_fire():
     # a binary table has a robust scale too, but a Huber delta means nothing to it
-    line = next(
-        f for f in shortlist(make_profile("binary")).trace if f.rule == "huber-delta-from-scale"
-    )
+    trace = shortlist(make_profile("binary")).trace
+    assert not any(f.fired for f in trace if f.rule.startswith("huber-delta-"))
+    lone = {"id": "lone", "factor": "outliers", "when": [], "effect": "set", "why": "x"}
+    lone["params"] = {"huber": {"delta": {"field": "target.robust_scale", "times": 1.345}}}
+    rules = rules_from(include({"bce": 1.0}), lone, METRIC_RMSE)
+    line = next(f for f in shortlist(make_profile("binary"), rules=rules).trace if f.rule == "lone")
     assert not line.fired
     assert line.detail == "huber is not for task binary: nothing to set"
     setter = {

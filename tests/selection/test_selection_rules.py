@@ -88,7 +88,9 @@ RULE_CASES: dict[str, tuple[Case, Case | None]] = {
         case("regression_count", outlier_rate=0.08),
     ),
     "outliers-some": (case("regression", outlier_rate=0.03), REG_NOISY),
-    "huber-delta-from-scale": (REG, case("regression", mad=0.0, std=0.0)),
+    "huber-delta-from-scale": (REG, REG_NOISY),
+    "huber-delta-from-noise": (REG_NOISY, REG),
+    "huber-delta-counts": (case("regression_count", mad=1.0), REG),
     # activation_pairing
     "sigmoid-bce-pairing": (BINARY, MULTILABEL),
     "softmax-ce-pairing": (ORDINAL, BINARY),
@@ -380,9 +382,21 @@ THRESHOLDS = [
         ("small-data-repeats", "regression", None, "n_rows", v, f)
         for v, f in [(999, True), (1000, False)]
     ],
-    # target.robust_scale > 0
+    # Huber's delta: from the noise's scale past 5% gross errors, else the target's robust scale
+    *[
+        ("huber-delta-from-noise", "regression", None, "outlier_rate", v, f)
+        for v, f in [(0.05, False), (0.051, True)]
+    ],
+    *[
+        ("huber-delta-from-scale", "regression", None, "outlier_rate", v, f)
+        for v, f in [(0.05, True), (0.051, False)]
+    ],
     *[
         ("huber-delta-from-scale", "regression", None, "mad", v, f)
+        for v, f in [(0.0, False), (1e-6, True)]
+    ],
+    *[
+        ("huber-delta-counts", "regression_count", None, "mad", v, f)
         for v, f in [(0.0, False), (1e-6, True)]
     ],
 ]
