@@ -178,9 +178,11 @@ def _header(advice: Advice) -> list[str]:
         f"{_e(rec.confidence_label)}</span> "
         f"<span class=verdict>{_e(rec.verdict)}</span></p>",
         "<div class=cards>"
-        # a long value is cut to three lines here (the whole of it is in the tables below)
+        # a long value is cut to three lines here (the whole of it is in the tables below); a
+        # narrow card breaks an id at its underscores ("balanced_ accuracy"), not mid-word
         + "".join(
-            f"<div class=card><b>{_e(k)}</b><span title='{_e(v)}'>{_e(v)}</span></div>"
+            f"<div class=card><b>{_e(k)}</b><span title='{_e(v)}'>"
+            f"{_e(v).replace('_', '_<wbr>')}</span></div>"
             for k, v in cards
         )
         + "</div>",

@@ -39,7 +39,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 PAGE_TAGS = {
     "html", "head", "meta", "title", "style", "script", "body", "header", "footer", "p", "h1",
     "h2", "h3", "code", "span", "div", "b", "ul", "li", "pre", "figure", "figcaption", "table",
-    "thead", "tbody", "tr", "th", "td", "br", "details", "summary",
+    "thead", "tbody", "tr", "th", "td", "br", "wbr", "details", "summary",
 }  # fmt: skip
 
 
@@ -161,6 +161,23 @@ def test_classification_draws_its_balance(frame: pd.DataFrame, target: str, labe
     labels = [e.get("aria-label") for e in root.iter(SVG + "svg")]
     expected = "positive rate of each label" if label == "label" else "number of rows in each class"
     assert labels == [expected]
+
+
+def test_a_card_breaks_an_id_at_its_underscores_not_mid_word() -> None:
+    """A narrow card wrapped "balanced_accuracy" anywhere ("balanced_accur / acy"); a <wbr>
+    after each underscore gives the line its place to break."""
+    frame = pd.DataFrame({"y": ["a"] * 60 + ["b"] * 15, "x": range(75)})
+    advice = recommend(frame, target="y", search=False)
+    assert advice.recommendation.metric.value == "balanced_accuracy"
+    root = _parse(render_html(advice))
+    card = next(
+        e for e in root.iter(XHTML + "div")
+        if e.get("class") == "card" and e.findtext(XHTML + "b") == "validation metric"
+    )  # fmt: skip
+    value = card.find(XHTML + "span")
+    assert value.get("title") == "balanced_accuracy"
+    assert value.text == "balanced_" and [c.tag for c in value] == [XHTML + "wbr"]
+    assert "".join(value.itertext()) == "balanced_accuracy"
 
 
 def test_the_paired_figure_joins_each_split_across_the_finalists(hostile: Advice) -> None:
